@@ -1,0 +1,153 @@
+"""Ready-made pipelines: the published method, skdsp's defaults, and the baselines.
+
+Every pipeline takes a collection of videos ``(n_frames, n_features)`` and labels, and
+ends in a classifier whose regularisation ``C`` is chosen by an inner cross-validation
+on the training videos alone, so that all methods are compared on equal terms.
+"""
+
+from __future__ import annotations
+
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+__all__ = [
+    "C_GRID",
+    "tuned_svc",
+    "published_pipeline",
+    "dsp_pipeline",
+    "baseline_pipeline",
+    "BASELINES",
+]
+
+#: Values of the SVM's ``C`` tried by the inner cross-validation.
+C_GRID = (0.1, 1.0, 10.0, 100.0)
+
+#: Names accepted by :func:`baseline_pipeline`.
+BASELINES = ("average", "max", "rank", "svm")
+
+
+def tuned_svc(kernel="precomputed", *, cv=3, random_state=None):
+    """An SVC whose ``C`` is chosen by stratified cross-validation on the training set.
+
+    Parameters
+    ----------
+    kernel : str, default="precomputed"
+        ``"precomputed"`` after :class:`~skdsp.SubspaceKernel`, ``"rbf"`` after a
+        pooling with vector output.
+    cv : int, default=3
+        Folds of the inner cross-validation.
+    random_state : int or None, default=None
+        Seed of the fold shuffling.
+
+    Returns
+    -------
+    search : GridSearchCV
+    """
+    folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
+    return GridSearchCV(SVC(kernel=kernel), {"C": list(C_GRID)}, cv=folds)
+
+
+def published_pipeline(*, device="auto", random_state=None):
+    """The method exactly as published.
+
+    A single universal adversarial perturbation against a per-frame classifier makes
+    the negative bags; DSP with margin 1, summed terms, ``C = lambda = 1`` (so an order
+    weight of 0.5), ``eta = 1e-3``, ``p = 3`` hyperplanes, 100 iterations of Riemannian
+    conjugate gradient, forward and time-reversed subspaces; a projection RBF kernel on
+    the subspaces and an SVM.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    random_state : int or None, default=None
+
+    Returns
+    -------
+    pipeline : Pipeline
+    """
+    from skdsp.adversarial.bagger import AdversarialBagger
+    from skdsp.kernels import SubspaceKernel
+    from skdsp.pooling.dsp import DiscriminativeSubspacePooling
+
+    return make_pipeline(
+        AdversarialBagger(attack="uap", device=device, random_state=random_state),
+        DiscriminativeSubspacePooling(
+            n_components=3,
+            eta=1e-3,
+            order_weight=0.5,
+            margin=1.0,
+            reduction="sum",
+            bidirectional=True,
+            include_mean=False,
+            max_iter=100,
+            device=device,
+            random_state=random_state,
+        ),
+        SubspaceKernel(kernel="projection_rbf"),
+        tuned_svc(random_state=random_state),
+    )
+
+
+def dsp_pipeline(*, bagger=None, pooling=None, kernel=None, device="auto", random_state=None):
+    """skdsp's default DSP pipeline; keyword dictionaries override each step's parameters.
+
+    Parameters
+    ----------
+    bagger, pooling, kernel : dict or None, default=None
+        Parameters for :class:`~skdsp.AdversarialBagger`,
+        :class:`~skdsp.DiscriminativeSubspacePooling` and :class:`~skdsp.SubspaceKernel`
+        that differ from their defaults. ``bagger=False`` leaves the bagger out, so the
+        pooling makes its own random negatives.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    random_state : int or None, default=None
+
+    Returns
+    -------
+    pipeline : Pipeline
+    """
+    from skdsp.adversarial.bagger import AdversarialBagger
+    from skdsp.kernels import SubspaceKernel
+    from skdsp.pooling.dsp import DiscriminativeSubspacePooling
+
+    steps = []
+    if bagger is not False:
+        steps.append(
+            AdversarialBagger(device=device, random_state=random_state, **(bagger or {}))
+        )
+    steps += [
+        DiscriminativeSubspacePooling(
+            device=device, random_state=random_state, **(pooling or {})
+        ),
+        SubspaceKernel(**(kernel or {})),
+        tuned_svc(random_state=random_state),
+    ]
+    return make_pipeline(*steps)
+
+
+def baseline_pipeline(name, *, random_state=None):
+    """A baseline pooling, standardised, then an RBF SVM.
+
+    Parameters
+    ----------
+    name : {"average", "max", "rank", "svm"}
+    random_state : int or None, default=None
+
+    Returns
+    -------
+    pipeline : Pipeline
+    """
+    from skdsp.pooling import baselines
+
+    poolings = {
+        "average": lambda: baselines.AveragePooling(),
+        "max": lambda: baselines.MaxPooling(),
+        "rank": lambda: baselines.RankPooling(),
+        "svm": lambda: baselines.SVMPooling(random_state=random_state),
+    }
+    if name not in poolings:
+        raise ValueError(f"Unknown baseline {name!r}; choose one of {BASELINES}.")
+    return make_pipeline(
+        poolings[name](), StandardScaler(), tuned_svc("rbf", random_state=random_state)
+    )
