@@ -1,0 +1,319 @@
+"""Solve the DSP problem of many videos: initialisation, batching, solvers."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from skdsp.manifolds.stiefel import cholesky_qr
+from skdsp.optim.rcg import batched_rcg
+from skdsp.pooling.objective import _check_reduction, make_batch
+from skdsp.utils.device import resolve_device, to_numpy
+from skdsp.utils.random import draw_seed
+from skdsp.utils.validation import check_videos
+
+__all__ = ["solve_dsp", "DSPResult", "resolve_dtype"]
+
+_SOLVERS = ("batched", "pymanopt")
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass
+class DSPResult:
+    """The subspaces found by :func:`solve_dsp` and how the solver got there.
+
+    Attributes
+    ----------
+    subspaces : ndarray of shape (n_videos, n_features, n_components)
+        Orthonormal bases, one per video.
+    objective : ndarray of shape (n_videos,)
+        :func:`~skdsp.pooling.dsp_objective` at each subspace, on the L2-normalised
+        frames.
+    n_iter : ndarray of shape (n_videos,)
+        Iterations run for each video.
+    stopping_reason : list of str
+        Why the solver stopped, per video.
+    grad_norm : ndarray of shape (n_videos,)
+        Norm of the Riemannian (sub)gradient at each subspace.
+    """
+
+    subspaces: np.ndarray
+    objective: np.ndarray
+    n_iter: np.ndarray
+    stopping_reason: list
+    grad_norm: np.ndarray
+
+
+def resolve_dtype(dtype):
+    """A torch float dtype from ``"float32"``, ``"float64"``, or a torch/NumPy dtype."""
+    if isinstance(dtype, torch.dtype) and dtype in (torch.float32, torch.float64):
+        return dtype
+    name = np.dtype(dtype).name if not isinstance(dtype, (str, torch.dtype)) else dtype
+    if isinstance(name, str) and name in _DTYPES:
+        return _DTYPES[name]
+    raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+
+
+def _normalise_frames(batch):
+    """L2-normalise the frame rows of a batch in place (padding stays zero)."""
+    F = batch.S[:, : batch.n_max]
+    norms = torch.linalg.vector_norm(F, dim=-1, keepdim=True)
+    F /= norms.clamp_min(torch.finfo(F.dtype).tiny)
+
+
+def _initial_subspaces(batch, p, seeds):
+    """Top-``p`` left singular vectors of ``X^T`` for every video of a batch.
+
+    Computed from the eigendecomposition of the small ``n x n`` Gram matrix ``X X^T``
+    in float64. Each column's sign is chosen so that the frames project positively on
+    it (the sign matters to the hinge term). Directions the frames do not span (fewer
+    than ``p`` frames, or rank-deficient frames) are completed with random directions
+    orthogonal to the frames' span, drawn from the video's own seed.
+
+    Returns
+    -------
+    U0 : Tensor of shape (n_videos, d, p)
+    deficient : ndarray of shape (n_videos,), bool
+    """
+    F = batch.S[:, : batch.n_max]
+    B, n_max, d = F.shape
+    F64 = F.to(torch.float64)
+    evals, evecs = torch.linalg.eigh(F64 @ F64.transpose(-1, -2))
+    k = min(p, n_max)
+    top = torch.flip(evals[:, -k:], dims=[-1]).clamp_min(0)  # descending
+    A = torch.flip(evecs[:, :, -k:], dims=[-1])
+    valid = top > top[:, :1] * 1e-10
+    V = F64.transpose(-1, -2) @ A / torch.sqrt(top).clamp_min(1e-300)[:, None, :]
+    V = torch.where(valid[:, None, :], V, torch.zeros_like(V))
+    if k < p:
+        V = torch.cat([V, V.new_zeros(B, d, p - k)], dim=-1)
+        valid = torch.cat([valid, valid.new_zeros(B, p - k)], dim=-1)
+    deficient = ~valid.all(dim=-1)
+    if bool(deficient.any()):
+        for b in deficient.nonzero()[:, 0].tolist():
+            rng = np.random.default_rng(seeds[b])
+            cols = (~valid[b]).nonzero()[:, 0]
+            rand = torch.as_tensor(rng.standard_normal((d, len(cols))), device=V.device)
+            Vb = V[b][:, valid[b]]
+            # Twice, for orthogonality to working precision.
+            for _ in range(2):
+                rand = rand - Vb @ (Vb.T @ rand)
+            V[b][:, cols] = rand
+    # Cholesky-QR keeps the leading (spanned) columns' span; it only cleans up rounding.
+    U, _, _ = cholesky_qr(V)
+    signs = torch.sign((F64.sum(dim=1)[:, None, :] @ U)[:, 0, :])
+    U = U * torch.where(signs == 0, torch.ones_like(signs), signs)[:, None, :]
+    return U.to(batch.S.dtype), to_numpy(deficient)
+
+
+def _check_int(value, name, low):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+def solve_dsp(
+    videos,
+    negatives,
+    *,
+    n_components=3,
+    eta=1e-3,
+    order_weight=0.5,
+    margin=1.0,
+    reduction="sum",
+    max_iter=100,
+    tol=1e-6,
+    solver="batched",
+    device="cpu",
+    dtype="float32",
+    batch_size=1024,
+    random_state=None,
+    reverse=False,
+    verbose=0,
+):
+    """Learn one discriminative subspace per video.
+
+    Minimises :func:`~skdsp.pooling.dsp_objective` for each video on the Stiefel
+    manifold ``St(n_features, n_components)``. The frames are L2-normalised first (as
+    in the published method); the negatives are used as given.
+
+    The starting point is the top ``n_components`` left singular vectors of ``X^T``
+    (uncentred PCA of the normalised frames), each with the sign that makes the frames
+    project positively on it. When a video's frames span fewer than ``n_components``
+    directions (in particular when it has fewer frames than that), the basis is
+    completed with random directions orthogonal to the frames, drawn from
+    ``random_state`` and the video's index, and a :class:`UserWarning` names those
+    videos.
+
+    Parameters
+    ----------
+    videos : list of array-like of shape (n_frames_i, n_features)
+        Frames of each video, time first.
+    negatives : list of array-like of shape (n_negatives_i, n_features)
+        Negatives of each video.
+    n_components : int, default=3
+        Dimension ``p`` of each subspace.
+    eta, order_weight, margin, reduction
+        See :func:`~skdsp.pooling.dsp_objective`.
+    max_iter : int, default=100
+        Conjugate gradient iterations per video.
+    tol : float, default=1e-6
+        Stop a video when its Riemannian gradient norm falls below ``tol``.
+    solver : {"batched", "pymanopt"}, default="batched"
+        ``"batched"``: skdsp's Riemannian conjugate gradient on many videos at once
+        (:func:`skdsp.optim.batched_rcg`). ``"pymanopt"``: pymanopt's
+        ``ConjugateGradient``, one video at a time, with the cost and gradient computed
+        by torch on ``device``; the reference.
+    device : str or torch.device, default="cpu"
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
+    dtype : {"float32", "float64"} or torch.dtype, default="float32"
+    batch_size : int, default=1024
+        Videos solved together (bounds memory: about ``batch_size * (n_frames +
+        n_negatives) * n_features`` numbers for the data).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the completion of deficient starting points.
+    reverse : bool or array-like of bool of shape (n_videos,), default=False
+        Use the time-reversed frame order in the temporal term (per video if an array).
+    verbose : int, default=0
+        Show a progress bar over batches when positive.
+
+    Returns
+    -------
+    result : DSPResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdsp.pooling import solve_dsp
+    >>> rng = np.random.default_rng(0)
+    >>> videos = [rng.normal(size=(12, 8)) for _ in range(3)]
+    >>> negatives = [rng.normal(size=(12, 8)) for _ in range(3)]
+    >>> res = solve_dsp(videos, negatives, n_components=2, max_iter=20)
+    >>> res.subspaces.shape
+    (3, 8, 2)
+    >>> bool(np.allclose(res.subspaces[0].T @ res.subspaces[0], np.eye(2), atol=1e-5))
+    True
+    """
+    videos = check_videos(videos, name="videos")
+    d = videos[0].shape[1]
+    if negatives is None:
+        raise ValueError("negatives is required: one array of negatives per video.")
+    negatives = check_videos(
+        negatives, n_features=d, name="negatives", fitted_with="videos[0]"
+    )
+    if len(negatives) != len(videos):
+        raise ValueError(
+            f"There are {len(videos)} videos but {len(negatives)} negative bags; "
+            "expected one per video."
+        )
+    p = _check_int(n_components, "n_components", 1)
+    if p > d:
+        raise ValueError(
+            f"n_components={p} exceeds n_features={d}: a subspace of R^{d} has at most "
+            f"{d} orthonormal directions."
+        )
+    max_iter = _check_int(max_iter, "max_iter", 0)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    _check_reduction(reduction)
+    if solver not in _SOLVERS:
+        raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}.")
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype)
+    n_videos = len(videos)
+    rev = np.asarray(reverse, dtype=bool)
+    if rev.ndim > 1 or (rev.ndim == 1 and rev.shape[0] != n_videos):
+        raise ValueError(
+            f"reverse must be a bool or one bool per video ({n_videos}), got shape "
+            f"{rev.shape}."
+        )
+    rev = np.broadcast_to(rev, (n_videos,))
+    seeds = np.random.SeedSequence(draw_seed(random_state)).generate_state(n_videos)
+
+    # Similar sizes share a batch, so that little padding is solved.
+    sizes = np.array([len(v) + len(z) for v, z in zip(videos, negatives)])
+    order = np.argsort(-sizes, kind="stable")
+    chunks = [order[i : i + batch_size] for i in range(0, n_videos, batch_size)]
+
+    subspaces = np.zeros((n_videos, d, p), dtype=np.dtype(str(dt).split(".")[-1]))
+    objective = np.zeros(n_videos)
+    grad_norm = np.zeros(n_videos)
+    n_iter = np.zeros(n_videos, dtype=np.int64)
+    reasons = [""] * n_videos
+    deficient = np.zeros(n_videos, dtype=bool)
+
+    progress = chunks
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(chunks, desc="DSP", unit="batch")
+    common = dict(eta=eta, order_weight=order_weight, margin=margin, reduction=reduction)
+    for idx in progress:
+        batch = make_batch(
+            [videos[i] for i in idx],
+            [negatives[i] for i in idx],
+            reverse=rev[idx],
+            dtype=dt,
+            device=dev,
+            **common,
+        )
+        _normalise_frames(batch)
+        U0, defic = _initial_subspaces(batch, p, seeds[idx])
+        deficient[idx] = defic
+        if solver == "batched":
+            res = batched_rcg(batch, U0, max_iter=max_iter, tol=tol)
+            U, gn = res.point, to_numpy(res.grad_norm)
+            it, why = res.n_iter, res.stopping_reason
+        else:
+            U, gn, it, why = _solve_pymanopt(batch, U0, max_iter=max_iter, tol=tol)
+        f = batch.cost(batch.project(U))
+        subspaces[idx] = to_numpy(U)
+        objective[idx] = to_numpy(f)
+        grad_norm[idx] = gn
+        n_iter[idx] = it
+        for j, i in enumerate(idx):
+            reasons[i] = why[j]
+    if deficient.any():
+        warnings.warn(
+            f"The frames of video(s) {np.flatnonzero(deficient).tolist()} span fewer "
+            f"than n_components={p} directions (too few frames, or repeated frames); "
+            "their starting subspaces were completed with random orthogonal directions.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return DSPResult(
+        subspaces=subspaces,
+        objective=objective,
+        n_iter=n_iter,
+        stopping_reason=reasons,
+        grad_norm=grad_norm,
+    )
+
+
+def _solve_pymanopt(batch, U0, *, max_iter, tol):
+    """Run the pymanopt reference on each video of a batch, cost and gradient in torch."""
+    from skdsp.optim.pymanopt_solver import pymanopt_cg
+
+    dev, dt = batch.S.device, batch.S.dtype
+    points, gnorms, iters, reasons = [], [], [], []
+    for b in range(batch.n_videos):
+        one = batch.take(torch.tensor([b], device=dev))
+
+        def cost(U, one=one):
+            Ut = torch.as_tensor(U, dtype=dt).to(dev)[None]
+            return float(one.cost(one.project(Ut))[0])
+
+        def egrad(U, one=one):
+            Ut = torch.as_tensor(U, dtype=dt).to(dev)[None]
+            _, G = one.cost_and_grad(one.project(Ut))
+            return to_numpy(one.backproject(G)[0]).astype(np.float64)
+
+        res = pymanopt_cg(cost, egrad, to_numpy(U0[b]), max_iter=max_iter, tol=tol)
+        points.append(torch.as_tensor(res.point, dtype=dt))
+        gnorms.append(res.grad_norm)
+        iters.append(res.n_iter)
+        reasons.append(res.stopping_reason)
+    return torch.stack(points).to(dev), np.array(gnorms), np.array(iters), reasons
