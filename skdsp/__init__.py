@@ -25,6 +25,7 @@ __getattr__, __dir__, __all__ = attach(
         "SVMPooling": ".pooling.baselines",
         "AdversarialBagger": ".adversarial.bagger",
         "SubspaceKernel": ".kernels",
+        "FrameScaler": ".preprocessing",
         "FrameFeatureExtractor": ".video.extractor",
     },
     submodules=[
@@ -35,6 +36,7 @@ __getattr__, __dir__, __all__ = attach(
         "manifolds",
         "optim",
         "pooling",
+        "preprocessing",
         "presets",
         "utils",
         "video",

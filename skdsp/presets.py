@@ -90,11 +90,17 @@ def published_pipeline(*, device="auto", random_state=None):
     )
 
 
-def dsp_pipeline(*, bagger=None, pooling=None, kernel=None, device="auto", random_state=None):
+def dsp_pipeline(
+    *, scale_frames=False, bagger=None, pooling=None, kernel=None, device="auto",
+    random_state=None,
+):
     """skdsp's default DSP pipeline; keyword dictionaries override each step's parameters.
 
     Parameters
     ----------
+    scale_frames : bool, default=False
+        Start with a :class:`~skdsp.preprocessing.FrameScaler`, so that every feature
+        weighs the same in the L2 normalisation of frames.
     bagger, pooling, kernel : dict or None, default=None
         Parameters for :class:`~skdsp.AdversarialBagger`,
         :class:`~skdsp.DiscriminativeSubspacePooling` and :class:`~skdsp.SubspaceKernel`
@@ -112,6 +118,10 @@ def dsp_pipeline(*, bagger=None, pooling=None, kernel=None, device="auto", rando
     from skdsp.pooling.dsp import DiscriminativeSubspacePooling
 
     steps = []
+    if scale_frames:
+        from skdsp.preprocessing import FrameScaler
+
+        steps.append(FrameScaler())
     if bagger is not False:
         steps.append(
             AdversarialBagger(device=device, random_state=random_state, **(bagger or {}))
