@@ -232,13 +232,79 @@ def solve_dsp(
         )
     rev = np.broadcast_to(rev, (n_videos,))
     seeds = np.random.SeedSequence(draw_seed(random_state)).generate_state(n_videos)
+    result, deficient = solve_validated(
+        videos,
+        negatives,
+        seeds=seeds,
+        reverse=rev,
+        n_components=p,
+        eta=eta,
+        order_weight=order_weight,
+        margin=margin,
+        reduction=reduction,
+        max_iter=max_iter,
+        tol=tol,
+        solver=solver,
+        device=dev,
+        dtype=dt,
+        batch_size=batch_size,
+        verbose=verbose,
+    )
+    if deficient.any():
+        warn_deficient(np.flatnonzero(deficient), p, stacklevel=3)
+    return result
 
+
+def warn_deficient(indices, n_components, stacklevel=2):
+    """Warn that the frames of some videos span fewer than ``n_components`` directions."""
+    warnings.warn(
+        f"The frames of video(s) {list(map(int, indices))} span fewer than "
+        f"n_components={n_components} directions (too few frames, or repeated frames); "
+        "their starting subspaces were completed with random orthogonal directions.",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def solve_validated(
+    videos,
+    negatives,
+    *,
+    seeds,
+    reverse,
+    n_components,
+    eta,
+    order_weight,
+    margin,
+    reduction,
+    max_iter,
+    tol,
+    solver,
+    device,
+    dtype,
+    batch_size,
+    verbose=0,
+):
+    """:func:`solve_dsp` on validated input, with one seed per video and no warning.
+
+    Every video's result depends only on its own data, seed and settings (not on the
+    other videos in the call, up to rounding), so callers may split a collection
+    freely, for instance across processes.
+
+    Returns
+    -------
+    result : DSPResult
+    deficient : ndarray of shape (n_videos,), bool
+        Videos whose starting subspace had to be completed at random.
+    """
+    n_videos = len(videos)
+    d, p = videos[0].shape[1], n_components
     # Similar sizes share a batch, so that little padding is solved.
     sizes = np.array([len(v) + len(z) for v, z in zip(videos, negatives)])
     order = np.argsort(-sizes, kind="stable")
     chunks = [order[i : i + batch_size] for i in range(0, n_videos, batch_size)]
 
-    subspaces = np.zeros((n_videos, d, p), dtype=np.dtype(str(dt).split(".")[-1]))
+    subspaces = np.zeros((n_videos, d, p), dtype=np.dtype(str(dtype).split(".")[-1]))
     objective = np.zeros(n_videos)
     grad_norm = np.zeros(n_videos)
     n_iter = np.zeros(n_videos, dtype=np.int64)
@@ -255,13 +321,13 @@ def solve_dsp(
         batch = make_batch(
             [videos[i] for i in idx],
             [negatives[i] for i in idx],
-            reverse=rev[idx],
-            dtype=dt,
-            device=dev,
+            reverse=np.asarray(reverse)[idx],
+            dtype=dtype,
+            device=device,
             **common,
         )
         _normalise_frames(batch)
-        U0, defic = _initial_subspaces(batch, p, seeds[idx])
+        U0, defic = _initial_subspaces(batch, p, np.asarray(seeds)[idx])
         deficient[idx] = defic
         if solver == "batched":
             res = batched_rcg(batch, U0, max_iter=max_iter, tol=tol)
@@ -276,21 +342,14 @@ def solve_dsp(
         n_iter[idx] = it
         for j, i in enumerate(idx):
             reasons[i] = why[j]
-    if deficient.any():
-        warnings.warn(
-            f"The frames of video(s) {np.flatnonzero(deficient).tolist()} span fewer "
-            f"than n_components={p} directions (too few frames, or repeated frames); "
-            "their starting subspaces were completed with random orthogonal directions.",
-            UserWarning,
-            stacklevel=2,
-        )
-    return DSPResult(
+    result = DSPResult(
         subspaces=subspaces,
         objective=objective,
         n_iter=n_iter,
         stopping_reason=reasons,
         grad_norm=grad_norm,
     )
+    return result, deficient
 
 
 def _solve_pymanopt(batch, U0, *, max_iter, tol):
