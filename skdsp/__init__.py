@@ -26,6 +26,7 @@ __getattr__, __dir__, __all__ = attach(
         "AdversarialBagger": ".adversarial.bagger",
         "SubspaceKernel": ".kernels",
         "FrameScaler": ".preprocessing",
+        "FrameNormalizer": ".preprocessing",
         "FrameFeatureExtractor": ".video.extractor",
     },
     submodules=[

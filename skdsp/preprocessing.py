@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skdsp.utils.validation import check_videos
 
-__all__ = ["FrameScaler"]
+__all__ = ["FrameScaler", "FrameNormalizer"]
 
 
 class FrameScaler(TransformerMixin, BaseEstimator):
@@ -87,3 +87,59 @@ class FrameScaler(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         videos = check_videos(X, n_features=self.n_features_in_)
         return [((v - self.mean_) / self.scale_).astype(v.dtype, copy=False) for v in videos]
+
+
+class FrameNormalizer(TransformerMixin, BaseEstimator):
+    """Scale every frame to unit L2 norm.
+
+    On unit-norm frames a pooled descriptor describes the *shape* of the frames rather
+    than their energy, which is what the subspace of
+    :class:`~skdsp.DiscriminativeSubspacePooling` sees; the baselines are measured both
+    ways. Frames of zero norm are left at zero.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdsp.preprocessing import FrameNormalizer
+    >>> FrameNormalizer().fit_transform([np.array([[3.0, 4.0], [0.0, 0.0]])])[0]
+    array([[0.6, 0.8],
+           [0. , 0. ]])
+    """
+
+    def fit(self, X, y=None):
+        """Record the number of features.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (n_frames_i, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : FrameNormalizer
+        """
+        self.n_features_in_ = check_videos(X)[0].shape[1]
+        return self
+
+    def transform(self, X):
+        """Scale every frame to unit L2 norm.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (n_frames_i, n_features)
+
+        Returns
+        -------
+        videos : list of ndarray of shape (n_frames_i, n_features)
+        """
+        check_is_fitted(self)
+        videos = check_videos(X, n_features=self.n_features_in_)
+        out = []
+        for v in videos:
+            norms = np.linalg.norm(v, axis=1, keepdims=True)
+            out.append(v / np.where(norms > 0, norms, 1.0))
+        return out

@@ -136,12 +136,14 @@ def dsp_pipeline(
     return make_pipeline(*steps)
 
 
-def baseline_pipeline(name, *, random_state=None):
+def baseline_pipeline(name, *, normalize_frames=False, random_state=None):
     """A baseline pooling, standardised, then an RBF SVM.
 
     Parameters
     ----------
     name : {"average", "max", "rank", "svm"}
+    normalize_frames : bool, default=False
+        Scale every frame to unit L2 norm before pooling (as DSP does).
     random_state : int or None, default=None
 
     Returns
@@ -158,6 +160,9 @@ def baseline_pipeline(name, *, random_state=None):
     }
     if name not in poolings:
         raise ValueError(f"Unknown baseline {name!r}; choose one of {BASELINES}.")
-    return make_pipeline(
-        poolings[name](), StandardScaler(), tuned_svc("rbf", random_state=random_state)
-    )
+    steps = [poolings[name](), StandardScaler(), tuned_svc("rbf", random_state=random_state)]
+    if normalize_frames:
+        from skdsp.preprocessing import FrameNormalizer
+
+        steps.insert(0, FrameNormalizer())
+    return make_pipeline(*steps)

@@ -1,11 +1,20 @@
 import numpy as np
 
-from skdsp import FrameScaler
+from skdsp import FrameNormalizer, FrameScaler
 from skdsp.utils.estimator_checks import check_sequence_estimator, make_videos
 
 
 def test_sequence_checks():
     check_sequence_estimator(FrameScaler())
+    check_sequence_estimator(FrameNormalizer())
+
+
+def test_frames_get_unit_norm():
+    videos, _ = make_videos(random_state=2)
+    out = FrameNormalizer().fit_transform(videos)
+    for v, w in zip(videos, out):
+        np.testing.assert_allclose(np.linalg.norm(w, axis=1), 1.0)
+        np.testing.assert_allclose(w * np.linalg.norm(v, axis=1, keepdims=True), v)
 
 
 def test_statistics_pool_all_frames():
