@@ -107,17 +107,32 @@ def _frame_time(frame, index, stream):
     return index / float(rate) if rate else float(index)
 
 
-def iter_video_frames(path, *, fps=None, step=None, max_frames=None, size=None):
+def iter_video_frames(
+    path, *, fps=None, step=None, max_frames=None, size=None, shorter_side=None
+):
     """Yield the sampled frames of a video file one at a time.
 
     Parameters are as in :func:`read_video`; frames are yielded as uint8 arrays of
     shape ``(height, width, 3)``, RGB. Decoding stops as soon as ``max_frames`` frames
-    have been yielded.
+    have been yielded. ``shorter_side`` (instead of ``size``) resizes frames so that
+    their shorter side has this many pixels, keeping the aspect ratio.
     """
     av = _import_av()
     fps, step, max_frames, size = check_sampling(fps, step, max_frames, size)
+    if size is not None and shorter_side is not None:
+        raise ValueError("Pass either size or shorter_side, not both.")
     container, path = _open(path)
     reformat = {"format": "rgb24"}
+    if shorter_side is not None:
+        from skdsp.video.preprocess import resize_shorter_side
+
+        stream = container.streams.video[0]
+        height, width = stream.height, stream.width
+        if height and width:
+            size = resize_shorter_side(height, width, int(shorter_side))
+            # Area averaging when shrinking avoids aliasing; bicubic when enlarging.
+            shrink = size[0] * size[1] < height * width
+            reformat["interpolation"] = "AREA" if shrink else "BICUBIC"
     if size is not None:
         reformat.update(height=size[0], width=size[1])
     n_yielded = 0
