@@ -140,21 +140,24 @@ def preprocess_frames(frames, spec, *, device=None, dtype=torch.float32, channel
         )
     if device is not None:
         x = x.to(device, non_blocking=True)
-    # Resizing runs in float32 whatever the output dtype: interpolation in half
-    # precision is not available on every device and loses little time here.
-    x = x.permute(0, 3, 1, 2).float()
+    x = x.permute(0, 3, 1, 2)
     height, width = x.shape[-2:]
     new_h, new_w = resize_shorter_side(height, width, spec.resize)
-    if (new_h, new_w) != (height, width):
+    top = int(round((new_h - spec.crop) / 2.0))
+    left = int(round((new_w - spec.crop) / 2.0))
+    if (new_h, new_w) == (height, width):
+        # Already at size (files are resized while decoding): crop before converting.
+        x = x[..., top : top + spec.crop, left : left + spec.crop].float()
+    else:
+        # Resizing runs in float32 whatever the output dtype: interpolation in half
+        # precision is not available on every device.
         x = F.interpolate(
-            x, size=(new_h, new_w), mode=spec.interpolation, align_corners=False,
-            antialias=True,
+            x.float(), size=(new_h, new_w), mode=spec.interpolation,
+            align_corners=False, antialias=True,
         )
         if spec.interpolation == "bicubic":
             x = x.clamp_(0, 255)
-    top = int(round((new_h - spec.crop) / 2.0))
-    left = int(round((new_w - spec.crop) / 2.0))
-    x = x[..., top : top + spec.crop, left : left + spec.crop]
+        x = x[..., top : top + spec.crop, left : left + spec.crop]
     mean = torch.tensor(spec.mean, device=x.device).view(1, 3, 1, 1)
     std = torch.tensor(spec.std, device=x.device).view(1, 3, 1, 1)
     x = (x - mean) / std
