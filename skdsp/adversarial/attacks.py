@@ -420,7 +420,8 @@ def universal_perturbation(
     order, ``batch_size`` at a time; the frames of a minibatch that ``v`` does not yet
     fool get a DeepFool perturbation ``dv_i`` from ``x_i + v`` (all at once), and ``v``
     is updated and projected onto the ball ``||v||_q <= eps``. Passes stop when the
-    fooling rate on all frames reaches ``max_fooling`` or after ``max_passes``.
+    fooling rate on all frames reaches ``max_fooling`` or after ``max_passes``; the
+    ``v`` of the pass with the highest fooling rate is returned.
 
     Parameters
     ----------
@@ -474,7 +475,8 @@ def universal_perturbation(
     eval_batch = max(4096, batch_size)
     with _eval_mode(model):
         labels = predict(model, frames, batch_size=eval_batch)
-        rate = 0.0
+        # The fooling rate is not monotone over updates: keep the best pass's v.
+        best, best_rate = v, 0.0
         n_passes = 0
         passes = range(max_passes)
         if verbose:
@@ -511,11 +513,13 @@ def universal_perturbation(
                     for dvi in dv:
                         v = project_ball(v + dvi, eps, norm)
             rate = fooling_rate(model, frames, v, batch_size=eval_batch, labels=labels)
+            if rate > best_rate:
+                best, best_rate = v, rate
             if verbose:
-                passes.set_postfix(fooling_rate=f"{rate:.3f}")
-            if rate >= max_fooling:
+                passes.set_postfix(fooling_rate=f"{best_rate:.3f}")
+            if best_rate >= max_fooling:
                 break
-    return UniversalPerturbationResult(v, rate, n_passes)
+    return UniversalPerturbationResult(best, best_rate, n_passes)
 
 
 # --------------------------------------------------------------------------- gradient attacks
