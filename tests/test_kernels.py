@@ -240,3 +240,58 @@ def test_grid_search_with_precomputed_svc():
     restored = pickle.loads(pickle.dumps(search))
     np.testing.assert_array_equal(restored.predict(X), search.predict(X))
     assert clone(pipe).get_params()["subspacekernel__kernel"] == "projection_rbf"
+
+
+def _dsp(**params):
+    from skdsp import DiscriminativeSubspacePooling
+
+    return DiscriminativeSubspacePooling(
+        **{"n_components": 2, "max_iter": 5, "device": "cpu", "random_state": 0, **params}
+    )
+
+
+def test_with_real_dsp_descriptors_psd_and_rotation_free():
+    from skdsp.utils.estimator_checks import make_videos
+
+    videos, _ = make_videos(n_videos=10, n_features=6)
+    X = _dsp(include_mean=True).fit_transform(videos)
+    for params in ({}, {"kernel": "projection"}, {"mean_weight": 0.5}):
+        K = SubspaceKernel(**params).fit(X).transform(X)
+        assert K.shape == (10, 10)
+        np.testing.assert_allclose(K, K.T, atol=1e-6)
+        assert _min_eig(K) >= -1e-6  # float32 subspaces are orthonormal to ~1e-6
+
+
+def test_grid_search_over_dsp_kernel_and_svc_with_cached_pooling(tmp_path, monkeypatch):
+    from skdsp import DiscriminativeSubspacePooling
+    from skdsp.utils.estimator_checks import make_videos
+
+    videos, y = make_videos(n_videos=12, n_features=5, random_state=1)
+    fits = []
+    fit = DiscriminativeSubspacePooling.fit
+
+    def counting_fit(self, X, y=None):
+        fits.append(len(X))
+        return fit(self, X, y)
+
+    monkeypatch.setattr(DiscriminativeSubspacePooling, "fit", counting_fit)
+    pipe = make_pipeline(
+        _dsp(max_iter=3), SubspaceKernel(), SVC(kernel="precomputed"), memory=str(tmp_path)
+    )
+    grid = {
+        "discriminativesubspacepooling__n_components": [1, 2],
+        "subspacekernel__gamma": [None, 2.0],
+        "svc__C": [1.0, 10.0],
+    }
+    search = GridSearchCV(pipe, grid, cv=2).fit(videos, y)
+    assert set(search.cv_results_["param_svc__C"]) == {1.0, 10.0}
+    assert set(search.cv_results_["param_discriminativesubspacepooling__n_components"]) == {1, 2}
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.predict(videos).shape == (12,)
+    # The pooling is fitted once per fold and n_components (2 x 2), and once more for
+    # the refit on all videos; the 4 settings of gamma and C reuse the cached pooling.
+    assert sorted(fits) == [6, 6, 6, 6, 12]
+    clone(pipe).fit(videos, y)
+    fits.clear()
+    clone(pipe).set_params(svc__C=5.0, subspacekernel__gamma=0.5).fit(videos, y)
+    assert fits == []  # pooling came from the cache
