@@ -22,9 +22,11 @@ __all__ = [
     "sym",
     "inner",
     "project",
+    "project_rows",
     "transport",
     "cholesky_factor",
     "cholesky_qr",
+    "cholesky_qr_rows",
     "retract",
     "random_point",
 ]
@@ -55,7 +57,17 @@ def project(U, V):
     xi : Tensor of shape (..., d, p)
         ``V - U sym(U^T V)``.
     """
-    return V - U @ sym(U.transpose(-1, -2) @ V)
+    return project_rows(U.transpose(-1, -2), V.transpose(-1, -2)).transpose(-1, -2)
+
+
+def project_rows(W, X):
+    """:func:`project` on transposed storage: ``W = U^T``, ``X = V^T``, shape (..., p, d).
+
+    Returns ``(V - U sym(U^T V))^T = X - sym(X W^T) W``. The batched solver keeps its
+    points as ``(p, d)`` rows because products with a trailing axis of length ``p``
+    (3, typically) are several times slower on the CPU.
+    """
+    return X - sym(X @ W.transpose(-1, -2)) @ W
 
 
 def transport(U_new, xi):
@@ -80,7 +92,7 @@ def _default_rtol(dtype):
     return 30.0 * torch.finfo(dtype).eps ** 0.5
 
 
-def cholesky_factor(gram, *, rtol=None):
+def cholesky_factor(gram, *, rtol=None, check=True):
     """Upper Cholesky factors ``R`` of Gram matrices, with a flag for failures.
 
     Parameters
@@ -90,6 +102,8 @@ def cholesky_factor(gram, *, rtol=None):
     rtol : float, default=None
         Smallest accepted ratio of the smallest to the largest diagonal entry of the
         factor (a proxy for ``1 / cond(Y)``); by default ``30 sqrt(eps)``.
+    check : bool, default=True
+        Apply ``rtol``; when False only failed factorisations are flagged.
 
     Returns
     -------
@@ -99,13 +113,27 @@ def cholesky_factor(gram, *, rtol=None):
     ok : Tensor of shape (...), dtype bool
         False where the factorisation failed or is too ill-conditioned to trust.
     """
-    rtol = _default_rtol(gram.dtype) if rtol is None else rtol
     L, info = torch.linalg.cholesky_ex(gram)
-    ok = (info == 0) & ~_ill_conditioned(L, rtol)
+    ok = info == 0
+    if check:
+        rtol = _default_rtol(gram.dtype) if rtol is None else rtol
+        ok &= ~_ill_conditioned(L, rtol)
     if not bool(ok.all()):
         eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
         L = torch.where(ok[..., None, None], L, eye.expand_as(L))
     return L.transpose(-1, -2), ok
+
+
+def lower_inverse(L):
+    """Inverses of a batch of small lower triangular matrices.
+
+    Applying ``L^{-1}`` as a matrix product instead of a triangular solve keeps the
+    result in row-major layout (LAPACK solves return column-major batches, which make
+    every later elementwise operation strided) and is faster for ``p x p`` factors;
+    with the well-conditioned factors of a retraction the accuracy is the same.
+    """
+    eye = torch.eye(L.shape[-1], dtype=L.dtype, device=L.device).expand_as(L)
+    return torch.linalg.solve_triangular(L, eye, upper=False)
 
 
 def _householder_qr(Y):
@@ -142,20 +170,36 @@ def cholesky_qr(Y, *, rtol=None, passes=2):
     fallback : Tensor of shape (...), dtype bool
         True where Householder QR was used.
     """
-    Q = Y
-    R_total = None
-    fallback = torch.zeros(Y.shape[:-2], dtype=torch.bool, device=Y.device)
+    QT, L, fallback = cholesky_qr_rows(Y.transpose(-1, -2), rtol=rtol, passes=passes)
+    return QT.transpose(-1, -2), L.transpose(-1, -2), fallback
+
+
+def cholesky_qr_rows(YT, *, rtol=None, passes=2):
+    """:func:`cholesky_qr` on transposed storage, ``YT = Y^T`` of shape (..., p, d).
+
+    Returns
+    -------
+    QT : Tensor of shape (..., p, d)
+        ``Q^T``.
+    L : Tensor of shape (..., p, p)
+        Lower triangular, ``L = R^T``, so that ``YT = L QT``.
+    fallback : Tensor of shape (...), dtype bool
+    """
+    QT = YT
+    L_total = None
+    fallback = torch.zeros(YT.shape[:-2], dtype=torch.bool, device=YT.device)
     for _ in range(passes):
-        R, ok = cholesky_factor(Q.transpose(-1, -2) @ Q, rtol=rtol)
+        R, ok = cholesky_factor(QT @ QT.transpose(-1, -2), rtol=rtol)
         fallback |= ~ok
-        Q = torch.linalg.solve_triangular(R, Q, upper=True, left=False)
-        R_total = R if R_total is None else R @ R_total
+        L = R.transpose(-1, -2)
+        QT = lower_inverse(L) @ QT
+        L_total = L if L_total is None else L_total @ L
     if bool(fallback.any()):
         idx = fallback.nonzero(as_tuple=True)
-        Qf, Rf = _householder_qr(Y[idx])
-        Q = Q.index_put(idx, Qf)
-        R_total = R_total.index_put(idx, Rf)
-    return Q, R_total, fallback
+        Qf, Rf = _householder_qr(YT[idx].transpose(-1, -2))
+        QT = QT.index_put(idx, Qf.transpose(-1, -2))
+        L_total = L_total.index_put(idx, Rf.transpose(-1, -2))
+    return QT, L_total, fallback
 
 
 def retract(U, xi, t=1.0):

@@ -6,27 +6,30 @@ per problem. Converged problems freeze; once they are a good part of the working
 is compacted so that they stop costing work.
 
 The problem is accessed in a factored form. Its cost depends on the point ``U`` only
-through projections ``P = S U`` of its data ``S`` (for DSP: frames and negatives), and
-``S`` is touched only by :meth:`project` (``S @ V``) and :meth:`backproject`
-(``S^T @ G``). With the QR retraction computed as Cholesky-QR,
-``qf(U + t D) = (U + t D) R_t^{-1}`` with ``R_t = chol((U + t D)^T (U + t D))``, which
-is a ``p x p`` matrix built from ``U^T U``, ``U^T D`` and ``D^T D``; so
-``S qf(U + t D) = (S U + t S D) R_t^{-1}``. A line search can then try many step sizes
-at once from ``S U`` and ``S D`` without reading ``S``: each iteration makes two passes
-over the data (``S^T G`` for the gradient and ``S D`` for the new direction), plus one
-(``S U``) every ``refresh_every`` iterations to wash out rounding drift.
+through projections ``P^T = U^T S^T`` of its data ``S`` (for DSP: frames and
+negatives), and ``S`` is touched only by :meth:`project` and :meth:`backproject`. With
+the QR retraction computed as Cholesky-QR, ``qf(U + t D) = (U + t D) R_t^{-1}`` with
+``R_t = chol((U + t D)^T (U + t D))``, a ``p x p`` matrix built from ``U^T U``,
+``U^T D`` and ``D^T D``; so the projections of the retracted point are
+``R_t^{-T} (U^T S^T + t D^T S^T)``. A line search can then try many step sizes at once
+from ``U^T S^T`` and ``D^T S^T`` without reading ``S``: each iteration makes two passes
+over the data (``S^T G`` for the gradient and ``D^T S^T`` for the new direction), plus
+one (``U^T S^T``) every ``refresh_every`` iterations to wash out rounding drift.
 
-The problem protocol (duck-typed):
+The problem protocol (duck-typed). Points, directions and projections are stored
+transposed, ``(p, d)`` and ``(p, N)``, because products and reductions over a trailing
+axis of length ``p`` are slow on the CPU:
 
-``project(V) -> P``
-    ``V`` of shape (B, d, p) to ``P`` of shape (B, N, p).
-``backproject(G) -> E``
-    ``G`` of shape (B, N, p) to the Euclidean gradient of shape (B, d, p).
-``cost(P, index=None) -> f``
-    ``P`` of shape (B, K, N, p) to costs (B, K); with ``index``, ``P`` holds only the
+``project(VT) -> PT``
+    ``VT = V^T`` of shape (B, p, d) to ``V^T S^T`` of shape (B, p, N).
+``backproject(GT) -> ET``
+    ``GT`` of shape (B, p, N) to the transposed Euclidean gradient ``G^T S``, shape
+    (B, p, d).
+``cost(PT, index=None) -> f``
+    ``PT`` of shape (B, K, p, N) to costs (B, K); with ``index``, ``PT`` holds only the
     problems at those batch indices.
-``cost_and_grad(P) -> (f, G)``
-    ``P`` of shape (B, N, p) to costs (B,) and their gradient with respect to ``P``.
+``cost_and_grad(PT) -> (f, GT)``
+    ``PT`` of shape (B, p, N) to costs (B,) and their gradient with respect to ``PT``.
 ``take(index) -> problem``
     The sub-problem of the given batch indices.
 """
@@ -38,7 +41,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from skdsp.manifolds.stiefel import cholesky_factor, cholesky_qr, inner, project
+from skdsp.manifolds.stiefel import (
+    cholesky_factor,
+    cholesky_qr_rows,
+    inner,
+    lower_inverse,
+    project_rows,
+)
 
 __all__ = ["batched_rcg", "RCGResult", "STOPPING_REASONS"]
 
@@ -74,50 +83,70 @@ class RCGResult:
     stopping_reason: list
 
 
-def _line_search(problem, U, D, P, PD, cost, df0, base, *, n_candidates, armijo, rounds):
+def _line_search(problem, W, D, P, PD, cost, df0, base, *, ladder, shrink, armijo, rounds):
     """Armijo backtracking over a ladder of step sizes, evaluated at once.
 
-    Tries ``base * 4 * 2^-k`` for ``k < n_candidates``, then the next ladder below for
-    problems where nothing passed, up to ``rounds`` ladders. Among the steps that pass
-    the Armijo test the one with the lowest cost is taken.
+    Tries ``base * ladder[k]`` for every ``k``, then the ladder scaled by ``shrink``
+    for the problems where nothing passed, up to ``rounds`` ladders. Among the steps that pass the Armijo test the one with the lowest cost is
+    taken. Points and directions are transposed, ``(B, p, d)``.
 
     Returns
     -------
     step : Tensor of shape (B,)
         Accepted step (0 where none passed).
     found : Tensor of shape (B,), bool
+    P_new : Tensor of shape (B, p, N)
+        Projections at the accepted point (``P`` where none passed).
+    L_inv : Tensor of shape (B, p, p)
+        Inverse Cholesky factor of the accepted point: ``qf(U + t D)^T =
+        L_inv (U + t D)^T`` (the identity where none passed).
     """
-    B = U.shape[0]
-    Ut = U.transpose(-1, -2)
-    gram_u = Ut @ U
-    cross = Ut @ D
-    cross = cross + cross.transpose(-1, -2)
-    gram_d = D.transpose(-1, -2) @ D
-    ladder = 4.0 * 2.0 ** -torch.arange(n_candidates, dtype=U.dtype, device=U.device)
+    B, p = W.shape[0], W.shape[1]
+    Z = torch.cat([W, D], dim=1)
+    M = Z @ Z.transpose(-1, -2)  # all p x p Gram blocks of U and D in one product
+    gram_u = M[:, :p, :p]
+    cross = M[:, :p, p:] + M[:, p:, :p]
+    gram_d = M[:, p:, p:]
 
-    step = torch.zeros(B, dtype=U.dtype, device=U.device)
-    found = torch.zeros(B, dtype=torch.bool, device=U.device)
-    todo = torch.arange(B, device=U.device)
-    base = base.clone()
+    todo = None  # all problems, without indexing, in the first round
     for _ in range(rounds):
-        t = base[todo, None] * ladder  # (b, K)
+        if todo is None:
+            sel = (base, gram_u, cross, gram_d, P, PD, cost, df0)
+        else:
+            sel = tuple(a[todo] for a in (base, gram_u, cross, gram_d, P, PD, cost, df0))
+        b_base, b_gu, b_cross, b_gd, b_P, b_PD, b_cost, b_df0 = sel
+        t = b_base[:, None] * ladder  # (b, K)
         tt = t[..., None, None]
-        gram = gram_u[todo, None] + tt * cross[todo, None] + tt * tt * gram_d[todo, None]
-        R, ok = cholesky_factor(gram)
-        Y = P[todo, None] + tt * PD[todo, None]
-        Pc = torch.linalg.solve_triangular(R, Y, upper=True, left=False)
-        fc = problem.cost(Pc, index=todo if len(todo) < B else None)
-        accept = ok & torch.isfinite(fc) & (fc <= cost[todo, None] + armijo * t * df0[todo, None])
-        fc = torch.where(accept, fc, torch.full_like(fc, float("inf")))
+        gram = b_gu[:, None] + tt * b_cross[:, None] + (tt * tt) * b_gd[:, None]
+        R, ok = cholesky_factor(gram, check=False)
+        # Projections of qf(U + t D): R_t^{-T} (U^T S^T + t D^T S^T), no data pass.
+        Linv = lower_inverse(R.transpose(-1, -2))
+        Pc = Linv @ (b_P[:, None] + tt * b_PD[:, None])
+        fc = problem.cost(Pc, index=todo)
+        accept = ok & (fc <= b_cost[:, None] + armijo * t * b_df0[:, None])
+        fc = torch.where(accept, fc, float("inf"))
         best = fc.argmin(dim=-1)
         hit = accept.any(dim=-1)
-        step[todo] = torch.where(hit, t.gather(-1, best[:, None])[:, 0], step[todo])
-        found[todo] = hit
-        todo = todo[~hit]
+        rows = torch.arange(len(best), device=best.device)
+        h3 = hit[:, None, None]
+        chosen = (
+            torch.where(hit, t[rows, best], 0.0),
+            torch.where(h3, Pc[rows, best], b_P),
+            torch.where(h3, Linv[rows, best], torch.eye(p, dtype=W.dtype, device=W.device)),
+        )
+        if todo is None:
+            step, P_new, L_inv = chosen
+            found = hit
+            todo = (~hit).nonzero()[:, 0]
+        else:
+            step[todo], P_new[todo], L_inv[todo] = chosen
+            found[todo] = hit
+            todo = todo[~hit]
         if len(todo) == 0:
             break
-        base[todo] = base[todo] * 2.0**-n_candidates
-    return step, found
+        base = base.clone() if base is sel[0] else base
+        base[todo] = base[todo] * shrink
+    return step, found, P_new, L_inv
 
 
 def batched_rcg(
@@ -128,9 +157,10 @@ def batched_rcg(
     tol=1e-6,
     min_step=1e-10,
     beta_rule="PR+",
-    n_candidates=10,
+    n_candidates=6,
+    ladder_ratio=4.0,
     armijo=1e-4,
-    rounds=3,
+    rounds=2,
     refresh_every=20,
     compact_below=0.5,
 ):
@@ -151,16 +181,17 @@ def batched_rcg(
         A problem stops when the length ``||t D||`` of its accepted step is below this.
     beta_rule : {"PR+", "HS+"}, default="PR+"
         Polak-Ribiere or Hestenes-Stiefel, clipped at zero (a restart).
-    n_candidates : int, default=10
+    n_candidates : int, default=6
         Step sizes tried at once by the line search.
+    ladder_ratio : float, default=4.0
+        Ratio of successive step sizes tried.
     armijo : float, default=1e-4
         Sufficient decrease constant.
-    rounds : int, default=3
+    rounds : int, default=2
         Ladders of ``n_candidates`` ever smaller steps tried before the line search
         gives up.
     refresh_every : int, default=20
-        Recompute the projections ``S U`` from the data every this many iterations
-        (0 never).
+        Recompute the projections from the data every this many iterations (0 never).
     compact_below : float, default=0.5
         Drop frozen problems from the working set when the running ones are fewer than
         this fraction of it.
@@ -173,43 +204,44 @@ def batched_rcg(
         raise ValueError(f"beta_rule must be one of {_BETA_RULES}, got {beta_rule!r}.")
     B = U0.shape[0]
     dev, dt = U0.device, U0.dtype
+    tiny = torch.finfo(dt).tiny
 
-    # Results of the whole batch, filled in as problems stop.
-    out_U = U0.clone()
+    # Everything on the d side is stored transposed, (B, p, d): see project_rows.
+    W = U0.transpose(-1, -2).contiguous()
+    ladder = 4.0 * ladder_ratio ** -torch.arange(n_candidates, dtype=dt, device=dev)
+    shrink = float(ladder_ratio) ** -n_candidates
+    out_W = W.clone()  # results of the whole batch, filled in as problems stop
     out_cost = torch.zeros(B, dtype=dt, device=dev)
     out_gnorm = torch.zeros(B, dtype=dt, device=dev)
     out_iter = torch.zeros(B, dtype=torch.int64, device=dev)
     out_reason = torch.zeros(B, dtype=torch.int64, device=dev)
 
     ids = torch.arange(B, device=dev)  # working set -> batch index
-    U = U0.clone()
-    P = problem.project(U)
+    P = problem.project(W)
     cost, G = problem.cost_and_grad(P)
-    grad = project(U, problem.backproject(G))
+    grad = project_rows(W, problem.backproject(G))
     gg = inner(grad, grad)
     D = -grad
     steepest = torch.ones(B, dtype=torch.bool, device=dev)
-    base = 1.0 / torch.sqrt(gg).clamp_min(torch.finfo(dt).tiny)  # first try: unit length
+    base = 1.0 / torch.sqrt(gg).clamp_min(tiny)  # first try: a step of unit length
     running = torch.ones(B, dtype=torch.bool, device=dev)
     n_iter = torch.zeros(B, dtype=torch.int64, device=dev)
     reason = torch.zeros(B, dtype=torch.int64, device=dev)
 
     def freeze(mask):
         idx = ids[mask]
-        out_U[idx] = U[mask]
+        out_W[idx] = W[mask]
         out_cost[idx] = cost[mask]
         out_gnorm[idx] = torch.sqrt(gg[mask])
         out_iter[idx] = n_iter[mask]
         out_reason[idx] = reason[mask]
 
     for it in range(max_iter + 1):
-        stop = running & (torch.sqrt(gg) < tol)
-        reason = torch.where(stop, torch.full_like(reason, GRAD_TOL), reason)
+        stop = running & (gg < tol * tol)
+        reason = torch.where(stop, GRAD_TOL, reason)
         if it == max_iter:
-            stop = running.clone()
-            reason = torch.where(
-                stop & (reason == RUNNING), torch.full_like(reason, MAX_ITER), reason
-            )
+            stop = running
+            reason = torch.where(stop & (reason == RUNNING), MAX_ITER, reason)
         if bool(stop.any()):
             freeze(stop)
             running = running & ~stop
@@ -219,83 +251,77 @@ def batched_rcg(
         if n_running < compact_below * len(ids):
             keep = running.nonzero()[:, 0]
             problem = problem.take(keep)
-            ids, U, P, cost, grad, gg, D = (a[keep] for a in (ids, U, P, cost, grad, gg, D))
+            ids, W, P, cost, grad, gg, D = (a[keep] for a in (ids, W, P, cost, grad, gg, D))
             steepest, base, running, n_iter, reason = (
                 a[keep] for a in (steepest, base, running, n_iter, reason)
             )
 
         df0 = inner(grad, D)
         ascent = df0 >= 0
-        D = torch.where(ascent[:, None, None], -grad, D)
-        df0 = torch.where(ascent, -gg, df0)
-        steepest = steepest | ascent
+        if bool(ascent.any()):
+            D = torch.where(ascent[:, None, None], -grad, D)
+            df0 = torch.where(ascent, -gg, df0)
+            steepest = steepest | ascent
         PD = problem.project(D)
 
-        step, found = _line_search(
-            problem, U, D, P, PD, cost, df0, base,
-            n_candidates=n_candidates, armijo=armijo, rounds=rounds,
+        step, found, P_new, L_inv = _line_search(
+            problem, W, D, P, PD, cost, df0, base,
+            ladder=ladder, shrink=shrink, armijo=armijo, rounds=rounds,
         )
         found = found & running
         n_iter = n_iter + running.to(n_iter.dtype)
 
-        # Accept: U <- qf(U + t D), and the projections by the same R (no data pass).
-        Y = U + step[:, None, None] * D
-        Q, R, _ = cholesky_qr(Y)
-        moved = found[:, None, None]
-        U_new = torch.where(moved, Q, U)
-        P_new = torch.linalg.solve_triangular(
-            R, P + step[:, None, None] * PD, upper=True, left=False
-        )
-        P_new = torch.where(moved, P_new, P)
+        # Accept: U <- qf(U + t D) with the line search's own Cholesky factor, whose
+        # projections it has already computed. One Cholesky-QR pass suffices: U + t D
+        # is well conditioned for a tangent D (its Gram matrix is I + t^2 D^T D), and
+        # every step re-orthonormalises from scratch, so errors do not accumulate.
+        W_new = L_inv @ (W + step[:, None, None] * D)
         if refresh_every and (it + 1) % refresh_every == 0:
-            P_new = problem.project(U_new)
+            W_new = cholesky_qr_rows(W_new)[0]
+            P_new = problem.project(W_new)
         cost_new, G = problem.cost_and_grad(P_new)
-        grad_new = project(U_new, problem.backproject(G))
+        grad_new = project_rows(W_new, problem.backproject(G))
         gg_new = inner(grad_new, grad_new)
 
-        # Conjugate direction, with both old vectors transported by projection.
-        old_grad = project(U_new, grad)
-        old_D = project(U_new, D)
-        diff = grad_new - old_grad
+        # Conjugate direction. Transport is projection onto the new tangent space, and
+        # projection is self-adjoint, so <g_new, T(g_old)> = <g_new, g_old>: only the
+        # direction itself needs transporting.
+        TD = project_rows(W_new, D)
+        g_dot = inner(grad_new, grad)
         if beta_rule == "PR+":
-            beta = inner(grad_new, diff) / gg.clamp_min(torch.finfo(dt).tiny)
+            beta = (gg_new - g_dot) / gg.clamp_min(tiny)
         else:
-            denom = inner(old_D, diff)
-            beta = torch.where(
-                denom != 0, inner(grad_new, diff) / denom, torch.ones_like(denom)
-            )
+            denom = inner(TD, grad_new) - inner(TD, grad)
+            beta = torch.where(denom != 0, (gg_new - g_dot) / denom, 1.0)
         beta = beta.clamp_min(0.0)
-        D_new = -grad_new + beta[:, None, None] * old_D
+        D_new = beta[:, None, None] * TD - grad_new
 
         # A failed search from a conjugate direction restarts from -grad in place; a
         # failed steepest descent search ends the problem.
         failed = running & ~found
         give_up = failed & steepest
-        D_new = torch.where(failed[:, None, None], -grad, D_new)
         step_len = step * torch.sqrt(inner(D, D))
-        tiny = found & (step_len < min_step)
-        reason = torch.where(give_up, torch.full_like(reason, NO_DECREASE), reason)
-        reason = torch.where(tiny, torch.full_like(reason, STEP_TOL), reason)
+        too_small = found & (step_len < min_step)
+        reason = torch.where(give_up, NO_DECREASE, reason)
+        reason = torch.where(too_small, STEP_TOL, reason)
 
-        keep_old = ~found
-        U = U_new
-        P = P_new
-        cost = torch.where(keep_old, cost, cost_new)
-        grad = torch.where(keep_old[:, None, None], grad, grad_new)
-        gg = torch.where(keep_old, gg, gg_new)
-        norm_new = torch.sqrt(inner(D_new, D_new)).clamp_min(torch.finfo(dt).tiny)
-        base = torch.where(found, step_len / norm_new, base * 2.0**-n_candidates)
-        D = D_new
+        if bool(failed.any()):
+            # Unmoved problems restart from steepest descent.
+            D_new = torch.where(failed[:, None, None], -grad_new, D_new)
+        norm_new = torch.sqrt(inner(D_new, D_new)).clamp_min(tiny)
+        base = torch.where(found, step_len / norm_new, base)
+        W, P, cost, grad, gg, D = W_new, P_new, cost_new, grad_new, gg_new, D_new
         steepest = failed | (beta == 0)
 
-        ended = give_up | tiny
+        ended = give_up | too_small
         if bool(ended.any()):
             freeze(ended)
             running = running & ~ended
 
+    out_W = cholesky_qr_rows(out_W)[0]  # to working precision (Cholesky-QR2)
     reasons = [STOPPING_REASONS.get(int(r), "max_iter reached") for r in out_reason.cpu()]
     return RCGResult(
-        point=out_U,
+        point=out_W.transpose(-1, -2),
         cost=out_cost,
         grad_norm=out_gnorm,
         n_iter=out_iter.cpu().numpy(),

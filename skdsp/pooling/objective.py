@@ -1,17 +1,21 @@
 """The discriminative subspace pooling (DSP) objective, single-video and batched.
 
 The objective of one video depends on the features only through their projections
-``S U`` onto the subspace. :class:`DSPBatch` therefore splits the work into passes over
-the features (``S @ V`` and ``S^T G``, the only operations that read them) and cheap
-maths on the ``(n_rows, p)`` projections (cost and its gradient with respect to them).
-The batched Riemannian conjugate gradient uses that split to evaluate many step sizes of
-a line search without reading the features again; :func:`dsp_objective` is the same code
-on a batch of one.
+``U^T S^T`` onto the subspace. :class:`DSPBatch` therefore splits the work into passes
+over the features (``V^T S^T`` and ``G^T S``, the only operations that read them) and
+cheap maths on the ``(p, n_rows)`` projections (cost and its gradient with respect to
+them). The batched Riemannian conjugate gradient uses that split to evaluate many step
+sizes of a line search without reading the features again; :func:`dsp_objective` is the
+same code on a batch of one.
+
+Projections are kept as ``(p, n_rows)`` (transposed): the reductions over the ``p``
+hyperplanes then run over a leading axis, which is many times faster on the CPU than
+reducing a trailing axis of length 3, and ``V^T S^T`` reads ``S`` in its stored order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -58,6 +62,15 @@ class DSPBatch:
     order_weight: torch.Tensor
     eta: float
     margin: float
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        dt, dev = self.S.dtype, self.S.device
+        y = self.labels.to(dt)
+        self._cache["y"] = y
+        self._cache["real"] = y.abs()
+        if self.n_max >= 2:
+            self._cache["pairs"] = _pairs(self.n_max, dt, dev)
 
     @property
     def n_videos(self):
@@ -86,86 +99,131 @@ class DSPBatch:
         )
 
     # -- passes over the features -------------------------------------------------
-    # Both products are written with S on the right (``V^T S^T``, ``G^T S``): on the
-    # CPU, torch's batched matmul then reads S in its stored order instead of making a
-    # transposed copy, several times faster for thin V and G.
-    def project(self, V):
-        """``S @ V``: projections of every row, shape (n_videos, n_rows, p)."""
-        return (V.transpose(-1, -2) @ self.S.transpose(-1, -2)).transpose(-1, -2)
+    def project(self, VT):
+        """Projections ``V^T S^T`` of every row.
 
-    def backproject(self, G):
-        """``S^T @ G``: Euclidean gradient from a gradient on the projections."""
-        return (G.transpose(-1, -2) @ self.S).transpose(-1, -2)
+        Parameters
+        ----------
+        VT : Tensor of shape (n_videos, p, n_features)
+            Transposed directions ``V^T``.
+
+        Returns
+        -------
+        PT : Tensor of shape (n_videos, p, n_rows)
+        """
+        return VT @ self.S.transpose(-1, -2)
+
+    def backproject(self, GT):
+        """``G^T S``: the transposed Euclidean gradient from one on the projections.
+
+        Parameters
+        ----------
+        GT : Tensor of shape (n_videos, p, n_rows)
+
+        Returns
+        -------
+        egrad_T : Tensor of shape (n_videos, p, n_features)
+        """
+        return GT @ self.S
 
     # -- maths on the projections -------------------------------------------------
-    def cost(self, P, index=None):
+    def cost(self, PT, index=None):
         """Objective of each video from its projections.
 
         Parameters
         ----------
-        P : Tensor of shape (n_videos, [n_candidates,] n_rows, p)
-            Projections ``S U`` (optionally for several candidate points per video).
+        PT : Tensor of shape (n_videos, [n_candidates,] p, n_rows)
+            Projections ``U^T S^T`` (optionally for several candidate points per video).
         index : Tensor of shape (n_selected,), default=None
-            When given, ``P`` holds the projections of these videos only.
+            When given, ``PT`` holds the projections of these videos only.
 
         Returns
         -------
         cost : Tensor of shape (n_videos, [n_candidates])
         """
-        return self._evaluate(P, need_grad=False, index=index)[0]
+        return self._evaluate(PT, need_grad=False, index=index)[0]
 
-    def cost_and_grad(self, P):
+    def cost_and_grad(self, PT):
         """Objective and its (sub)gradient with respect to the projections.
 
         Parameters
         ----------
-        P : Tensor of shape (n_videos, n_rows, p)
+        PT : Tensor of shape (n_videos, p, n_rows)
 
         Returns
         -------
         cost : Tensor of shape (n_videos,)
-        grad : Tensor of shape (n_videos, n_rows, p)
-            The Euclidean gradient with respect to ``U`` is ``S^T grad``.
+        grad : Tensor of shape (n_videos, p, n_rows)
+            The Euclidean gradient with respect to ``U`` is ``backproject(grad)^T``.
         """
-        return self._evaluate(P, need_grad=True)
+        return self._evaluate(PT, need_grad=True)
 
-    def _evaluate(self, P, need_grad, index=None):
-        extra = P.ndim - 3  # 1 when P carries a candidate axis
-        meta = (self.labels, self.n_frames, self.order_sign, self.bag_weight, self.order_weight)
+    def _evaluate(self, PT, need_grad, index=None):
+        extra = PT.ndim - 3  # 1 when PT carries a candidate axis
+        meta = (
+            self._cache["y"],
+            self._cache["real"],
+            self.n_frames,
+            self.order_sign,
+            self.bag_weight,
+            self.order_weight,
+        )
         if index is not None:
             meta = tuple(a[index] for a in meta)
-        labels, n_frames, order_sign, bag_weight, order_weight = meta
+        pairs = self._cache.get("pairs")
+        y, real, n_frames, order_sign, bag_weight, order_weight = meta
 
         def per_video(t):
             return t.reshape(t.shape[0], *([1] * extra), *t.shape[1:])
 
         # Bag separation: a sample is on its correct side of the piecewise-linear
         # boundary when one hyperplane puts it there: margin - max_k y u_k^T s.
-        y = per_video(labels.to(P.dtype))
-        real = y.abs()  # 0 on padding rows
-        best, best_k = (P * y[..., None]).max(dim=-1)
+        y, real = per_video(y), per_video(real)
+        signed = PT * y[..., None, :]
+        if need_grad:
+            best, best_k = signed.max(dim=-2)
+        else:
+            best = signed.amax(dim=-2)
         hinge = self.margin - best
         bag = (hinge.clamp_min(0) * real).sum(dim=-1)
         bag_w = per_video(bag_weight)
         order_w = per_video(order_weight)
 
-        frames = P[..., : self.n_max, :]
-        energy = (frames * frames).sum(dim=-1)
+        frames = PT[..., : self.n_max]
+        energy = (frames * frames).sum(dim=-2)
         order, d_energy = _order_term(
-            energy, n_frames, order_sign, self.eta, need_grad=need_grad
+            energy, n_frames, order_sign, self.eta, pairs=pairs, need_grad=need_grad
         )
         cost = bag_w * bag + order_w * order
         if not need_grad:
             return cost, None
 
-        grad = torch.zeros_like(P)
-        coef = -(hinge > 0).to(P.dtype) * y * bag_w[..., None]
-        grad.scatter_(-1, best_k[..., None], coef[..., None])
-        grad[..., : self.n_max, :] += (2.0 * order_w[..., None] * d_energy)[..., None] * frames
+        grad = torch.zeros_like(PT)
+        coef = -(hinge > 0).to(PT.dtype) * y * bag_w[..., None]
+        grad.scatter_(-2, best_k[..., None, :], coef[..., None, :])
+        grad[..., : self.n_max] += (2.0 * order_w[..., None] * d_energy)[..., None, :] * frames
         return cost, grad
 
 
-def _order_term(energy, n_frames, order_sign, eta, *, need_grad):
+def _pairs(n_max, dtype, device):
+    """Index pairs ``i < j`` of ``n_max`` frames and their incidence matrix.
+
+    Returns
+    -------
+    first, second : Tensor of shape (n_pairs,)
+        ``i`` and ``j`` of each pair.
+    incidence : Tensor of shape (n_pairs, n_max)
+        +1 at ``i``, -1 at ``j``: maps per-pair derivatives to per-frame ones.
+    """
+    first, second = torch.triu_indices(n_max, n_max, offset=1, device=device)
+    incidence = torch.zeros((first.shape[0], n_max), dtype=dtype, device=device)
+    rows = torch.arange(first.shape[0], device=device)
+    incidence[rows, first] = 1.0
+    incidence[rows, second] = -1.0
+    return first, second, incidence
+
+
+def _order_term(energy, n_frames, order_sign, eta, *, pairs=None, need_grad):
     """``sum_{i<j} max(0, s (e_i - e_j) + eta)`` over the real frames of each video.
 
     ``s = order_sign`` (+1 forward, -1 time-reversed: the reversed sequence's pairs are
@@ -178,6 +236,8 @@ def _order_term(energy, n_frames, order_sign, eta, *, need_grad):
     energy : Tensor of shape (n_videos, [n_candidates,] n_max)
     n_frames : Tensor of shape (n_videos,)
     order_sign : Tensor of shape (n_videos,)
+    pairs : tuple, default=None
+        Precomputed :func:`_pairs` for ``n_max``.
 
     Returns
     -------
@@ -187,34 +247,42 @@ def _order_term(energy, n_frames, order_sign, eta, *, need_grad):
     """
     n_videos = energy.shape[0]
     n_max = energy.shape[-1]
-    n_cand = int(np.prod(energy.shape[1:-1], dtype=np.int64))
     if n_max < 2:
         value = energy.new_zeros(energy.shape[:-1])
         return value, (torch.zeros_like(energy) if need_grad else None)
-    chunk = max(1, PAIR_CHUNK_ELEMENTS // (n_cand * n_max * n_max))
+    first, second, incidence = pairs if pairs is not None else _pairs(
+        n_max, energy.dtype, energy.device
+    )
+    # Padded frames get huge, increasing signed energies: every pair (i, j) with a
+    # padded j then has s e_i + eta - s e_j < 0 and drops out of the hinge, with no mask.
     idx = torch.arange(n_max, device=energy.device)
-    upper = idx[:, None] < idx[None, :]
+    padded = idx[None, :] >= n_frames[:, None]
+    padded = padded.reshape(n_videos, *([1] * (energy.ndim - 2)), n_max)
+    big = 0.25 * torch.finfo(energy.dtype).max ** 0.5 * (1.0 + idx.to(energy.dtype) / n_max)
+    sign = order_sign.reshape(n_videos, *([1] * (energy.ndim - 1)))
+    es = torch.where(padded, big, sign * energy)
+
+    # Pairs along the leading axis: gathering whole rows is a fast copy on every device.
+    flat = es.reshape(-1, n_max).T  # (n_max, n_videos * n_candidates)
+    n_cols = flat.shape[1]
+    chunk = max(1, PAIR_CHUNK_ELEMENTS // first.shape[0])
     values, grads = [], []
-    for start in range(0, n_videos, chunk):
-        e = energy[start : start + chunk]
-        b = e.shape[0]
-        sign = order_sign[start : start + chunk].reshape(b, *([1] * (e.ndim - 1)))
-        es = sign * e
-        # i < j and frame j real (then frame i is real too: padding is at the end).
-        real = idx[None, :] < n_frames[start : start + chunk, None]
-        weight = (upper[None] & real[:, None, :]).to(e.dtype).reshape(b, n_max * n_max, 1)
-        diff = (es + eta)[..., :, None] - es[..., None, :]
+    for start in range(0, n_cols, chunk):
+        e = flat[:, start : start + chunk] if chunk < n_cols else flat
+        e = e.contiguous()
+        diff = (e + eta).index_select(0, first) - e.index_select(0, second)
         if not need_grad:
-            # The masked sum over pairs as one batched mat-vec with the pair mask.
-            flat = diff.clamp_min_(0).reshape(b, n_cand, n_max * n_max)
-            values.append((flat @ weight).reshape(e.shape[:-1]))
+            values.append(diff.clamp_min_(0).sum(dim=0))
             continue
-        on = (diff > 0).to(e.dtype) * weight.reshape(b, *([1] * (e.ndim - 2)), n_max, n_max)
-        values.append((diff * on).sum(dim=(-1, -2)))
+        on = (diff > 0).to(e.dtype)
+        values.append((diff * on).sum(dim=0))
         # d/de_t: +s for each active pair (t, j), -s for each active pair (i, t).
-        grads.append(sign * (on.sum(dim=-1) - on.sum(dim=-2)))
-    value = torch.cat(values)
-    return value, (torch.cat(grads) if need_grad else None)
+        grads.append(incidence.T @ on)
+    value = (torch.cat(values) if len(values) > 1 else values[0]).reshape(energy.shape[:-1])
+    if not need_grad:
+        return value, None
+    d_es = torch.cat(grads, dim=1) if len(grads) > 1 else grads[0]
+    return value, sign * d_es.T.reshape(energy.shape)
 
 
 def _check_reduction(reduction):
@@ -416,4 +484,4 @@ def dsp_objective(
         dtype=U.dtype,
         device=U.device,
     )
-    return batch.cost(batch.project(U[None]))[0]
+    return batch.cost(batch.project(U.T[None]))[0]

@@ -335,7 +335,7 @@ def solve_validated(
             it, why = res.n_iter, res.stopping_reason
         else:
             U, gn, it, why = _solve_pymanopt(batch, U0, max_iter=max_iter, tol=tol)
-        f = batch.cost(batch.project(U))
+        f = batch.cost(batch.project(U.transpose(-1, -2)))
         subspaces[idx] = to_numpy(U)
         objective[idx] = to_numpy(f)
         grad_norm[idx] = gn
@@ -362,13 +362,13 @@ def _solve_pymanopt(batch, U0, *, max_iter, tol):
         one = batch.take(torch.tensor([b], device=dev))
 
         def cost(U, one=one):
-            Ut = torch.as_tensor(U, dtype=dt).to(dev)[None]
-            return float(one.cost(one.project(Ut))[0])
+            UT = torch.as_tensor(U.T, dtype=dt).to(dev)[None]
+            return float(one.cost(one.project(UT))[0])
 
         def egrad(U, one=one):
-            Ut = torch.as_tensor(U, dtype=dt).to(dev)[None]
-            _, G = one.cost_and_grad(one.project(Ut))
-            return to_numpy(one.backproject(G)[0]).astype(np.float64)
+            UT = torch.as_tensor(U.T, dtype=dt).to(dev)[None]
+            _, G = one.cost_and_grad(one.project(UT))
+            return to_numpy(one.backproject(G)[0]).T.astype(np.float64)
 
         res = pymanopt_cg(cost, egrad, to_numpy(U0[b]), max_iter=max_iter, tol=tol)
         points.append(torch.as_tensor(res.point, dtype=dt))
