@@ -345,24 +345,37 @@ def deepfool(model, x, *, overshoot=0.02, max_iter=10, norm=2, labels=None, clip
             orig = labels[active]
             done = logits.argmax(dim=1) != orig
             fooled[active[done]] = True
-            keep = ~done
-            active, logits, jac, orig = active[keep], logits[keep], jac[keep], orig[keep]
+            # Work on the whole Jacobian and index the small (batch, K) results: copying
+            # the (batch, K, d) Jacobian costs more than the few rows it would save.
+            keep = (~done).nonzero().squeeze(1)
+            active = active[keep]
             if active.numel() == 0:
                 break
-            rows = torch.arange(active.numel(), device=x.device)
-            w = jac - jac[rows, orig].unsqueeze(1)
-            f = (logits - logits[rows, orig].unsqueeze(1)).abs()
-            wn = lp_norm(w, 2) if norm == 2 else w.abs().sum(dim=-1)
+            all_rows = torch.arange(jac.shape[0], device=x.device)
+            g_o_all = jac[all_rows, orig]
+            f = (logits - logits[all_rows, orig].unsqueeze(1)).abs()[keep]
+            orig = orig[keep]
+            rows = torch.arange(keep.numel(), device=x.device)
+            g_o = g_o_all[keep]
             tiny = torch.finfo(x.dtype).tiny
+            if norm == 2:
+                # ||g_k - g_o||^2 from inner products: no (batch, K, d) temporary.
+                sq = torch.linalg.vector_norm(jac, dim=-1).square()
+                dot = torch.bmm(jac, g_o_all.unsqueeze(2)).squeeze(2)
+                wn2 = sq - 2 * dot + torch.linalg.vector_norm(g_o_all, dim=1, keepdim=True).square()
+                wn = torch.sqrt(torch.clamp(wn2[keep], min=0))
+            else:
+                wn = (jac[keep] - g_o.unsqueeze(1)).abs().sum(dim=-1)
             ratio = f / torch.clamp(wn, min=tiny)
             ratio[rows, orig] = math.inf
             best = ratio.argmin(dim=1)
-            w_l = w[rows, best]
+            w_l = jac[keep, best] - g_o
             f_l = f[rows, best]
-            wn_l = torch.clamp(wn[rows, best], min=tiny)
             if norm == 2:
+                wn_l = torch.clamp(torch.linalg.vector_norm(w_l, dim=1), min=tiny)
                 step = ((f_l + 1e-4) / wn_l**2).unsqueeze(1) * w_l
             else:
+                wn_l = torch.clamp(w_l.abs().sum(dim=1), min=tiny)
                 step = ((f_l + 1e-4) / wn_l).unsqueeze(1) * torch.sign(w_l)
             r_tot[active] += step
             n_iter[active] += 1
@@ -439,13 +452,13 @@ def universal_perturbation(
     batch_size : int, default=64
         Frames attacked together. ``batch_size=1`` is the original sequential
         algorithm.
-    update : {"sum", "mean", "sequential"}, default="sum"
+    update : {"sum", "sequential"}, default="sum"
         How a minibatch's DeepFool perturbations update ``v``. ``"sum"``:
-        ``v <- P(v + sum_i dv_i)``; ``"mean"``: ``v <- P(v + mean_i dv_i)``;
-        ``"sequential"``: ``v <- P(v + dv_i)`` frame by frame within the minibatch
-        (the original update; the DeepFool perturbations are still computed together,
-        from the ``v`` at the start of the minibatch). Only frames that DeepFool
-        managed to fool contribute, as in the original algorithm.
+        ``v <- P(v + sum_i dv_i)``; ``"sequential"``: ``v <- P(v + dv_i)`` frame by
+        frame within the minibatch (the original update; the DeepFool perturbations
+        are still computed together, from the ``v`` at the start of the minibatch).
+        Only frames that DeepFool managed to fool contribute, as in the original
+        algorithm.
     random_state : int, RandomState instance or None, default=None
         Seeds the order of the frames (ignored when ``generator`` is given).
     generator : torch.Generator, default=None
@@ -459,10 +472,8 @@ def universal_perturbation(
         ``(perturbation, fooling_rate, n_passes)``.
     """
     norm = check_norm(norm)
-    if update not in ("sum", "mean", "sequential"):
-        raise ValueError(
-            f"update={update!r} is not supported; use 'sum', 'mean' or 'sequential'."
-        )
+    if update not in ("sum", "sequential"):
+        raise ValueError(f"update={update!r} is not supported; use 'sum' or 'sequential'.")
     if eps < 0:
         raise ValueError(f"eps must be non-negative, got {eps}.")
     if generator is None:
@@ -507,8 +518,6 @@ def universal_perturbation(
                     continue
                 if update == "sum":
                     v = project_ball(v + dv.sum(dim=0), eps, norm)
-                elif update == "mean":
-                    v = project_ball(v + dv.mean(dim=0), eps, norm)
                 else:
                     for dvi in dv:
                         v = project_ball(v + dvi, eps, norm)

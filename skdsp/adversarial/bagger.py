@@ -85,7 +85,7 @@ default=None
         ``"pgd"``: step length; ``2.5 * eps / n_steps`` when None.
     batch_size : int, default=64
         ``"uap"``: frames attacked together in one DeepFool call.
-    uap_update : {"sum", "mean", "sequential"}, default="sum"
+    uap_update : {"sum", "sequential"}, default="sum"
         ``"uap"``: how a minibatch's DeepFool perturbations update ``v`` (see
         :func:`skdsp.adversarial.universal_perturbation`).
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
@@ -152,7 +152,7 @@ default=None
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "step_size": [None, Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "uap_update": [StrOptions({"sum", "mean", "sequential"})],
+        "uap_update": [StrOptions({"sum", "sequential"})],
         "device": "no_validation",
         "random_state": ["random_state"],
         "verbose": ["verbose"],
