@@ -421,7 +421,7 @@ def universal_perturbation(
     overshoot=0.02,
     max_iter_deepfool=10,
     batch_size=64,
-    update="sum",
+    update="sequential",
     random_state=None,
     generator=None,
     verbose=0,
@@ -452,7 +452,7 @@ def universal_perturbation(
     batch_size : int, default=64
         Frames attacked together. ``batch_size=1`` is the original sequential
         algorithm.
-    update : {"sum", "sequential"}, default="sum"
+    update : {"sequential", "sum"}, default="sequential"
         How a minibatch's DeepFool perturbations update ``v``. ``"sum"``:
         ``v <- P(v + sum_i dv_i)``; ``"sequential"``: ``v <- P(v + dv_i)`` frame by
         frame within the minibatch (the original update; the DeepFool perturbations

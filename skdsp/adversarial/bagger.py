@@ -85,7 +85,7 @@ default=None
         ``"pgd"``: step length; ``2.5 * eps / n_steps`` when None.
     batch_size : int, default=64
         ``"uap"``: frames attacked together in one DeepFool call.
-    uap_update : {"sum", "sequential"}, default="sum"
+    uap_update : {"sequential", "sum"}, default="sequential"
         ``"uap"``: how a minibatch's DeepFool perturbations update ``v`` (see
         :func:`skdsp.adversarial.universal_perturbation`).
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
@@ -173,7 +173,7 @@ default=None
         n_steps=10,
         step_size=None,
         batch_size=64,
-        uap_update="sum",
+        uap_update="sequential",
         device="auto",
         random_state=None,
         verbose=0,
