@@ -136,7 +136,7 @@ def main(argv=None):
                                     n_workers=workers).fit()
         label = "thread" if workers == 0 else f"{workers} worker processes"
         report(f"end to end transform ({label})",
-               timed(lambda: ext.transform([path]), args.repeats, device))
+               timed(lambda ext=ext: ext.transform([path]), args.repeats, device))
     return rows
 
 

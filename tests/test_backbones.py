@@ -2,6 +2,7 @@
 
 import copy
 import importlib.util
+import sys
 
 import numpy as np
 import pytest
@@ -187,6 +188,71 @@ def test_torchvision_model_with_local_weights(tmp_path):
     assert loaded.penultimate == "fc"
     with pytest.raises(ValueError, match="not a known model"):
         load_backbone("no_such_net", weights=path)
+
+
+def _fake_torchvision(monkeypatch):
+    """A stand-in for ``torchvision.models`` (the real one is tested above when
+    installed), to check how names, weights and preprocessing are wired."""
+    import enum
+    import types
+
+    class Transforms:
+        resize_size, crop_size = [232], [224]
+        mean, std = [0.5, 0.5, 0.5], [0.25, 0.25, 0.25]
+        interpolation = types.SimpleNamespace(value="bilinear")
+
+    class TinyWeights(enum.Enum):
+        IMAGENET1K_V1 = "v1"
+        IMAGENET1K_V2 = "v2"
+
+        def transforms(self):
+            return Transforms()
+
+    TinyWeights.DEFAULT = TinyWeights.IMAGENET1K_V2
+    built = []
+
+    def get_model(name, weights=None):
+        built.append(weights)
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 10))
+
+    models = types.ModuleType("torchvision.models")
+    models.list_models = lambda module=None: ["tinynet"]
+    models.get_model = get_model
+    models.get_model_weights = lambda name: TinyWeights
+    models.get_weight = lambda s: TinyWeights[s.split(".")[1]]
+    package = types.ModuleType("torchvision")
+    package.models = models
+    monkeypatch.setitem(sys.modules, "torchvision", package)
+    monkeypatch.setitem(sys.modules, "torchvision.models", models)
+    return TinyWeights, built
+
+
+def test_torchvision_wiring(monkeypatch, tmp_path):
+    weights, built = _fake_torchvision(monkeypatch)
+    assert "tinynet" in available_backbones()
+    loaded = load_backbone("tinynet")
+    assert built[-1] is weights.IMAGENET1K_V2  # DEFAULT
+    assert loaded.penultimate == "5"  # the last Linear: its input is the feature
+    assert loaded.preprocessing == Preprocessing(
+        resize=232, crop=224, mean=(127.5,) * 3, std=(63.75,) * 3
+    )
+    load_backbone("tinynet", weights="IMAGENET1K_V1")
+    assert built[-1] is weights.IMAGENET1K_V1
+    load_backbone("tinynet", weights="TinyWeights.IMAGENET1K_V1")
+    assert built[-1] is weights.IMAGENET1K_V1
+    assert load_backbone("tinynet", weights=weights.IMAGENET1K_V2).weights_id != (
+        load_backbone("tinynet", weights=weights.IMAGENET1K_V1).weights_id
+    )
+    path = tmp_path / "tiny.pth"
+    torch.save(loaded.module.state_dict(), path)
+    local = load_backbone("tinynet", weights=str(path))
+    assert built[-1] is None and local.preprocessing == IMAGENET
+    with pytest.raises(FileNotFoundError, match="gone.pth"):
+        load_backbone("tinynet", weights=str(tmp_path / "gone.pth"))
+    with pytest.raises(ValueError, match="not a known model"):
+        load_backbone("resnet50")
 
 
 # -- preprocessing ---------------------------------------------------------------

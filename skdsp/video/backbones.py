@@ -322,27 +322,30 @@ def _load_torchvision(name, weights):
             "installed. Use backbone='efficientnet_lite0' (no extra dependency), pass "
             "any torch.nn.Module, or install torchvision."
         )
-    if name not in models.list_models():
+    if name not in models.list_models(module=models):
         raise ValueError(
             f"backbone={name!r} is not a known model. Known: {available_backbones()}."
         )
-    if weights is None:
-        weights = "DEFAULT"
-    if isinstance(weights, (str, os.PathLike)) and os.path.exists(os.fspath(weights)):
+    local = isinstance(weights, (str, os.PathLike)) and os.path.isfile(os.fspath(weights))
+    if local:
         model = models.get_model(name, weights=None)
         model.load_state_dict(_load_state_dict(weights, name), strict=True)
         preprocessing = IMAGENET
         weights_id = _file_fingerprint(weights)
     else:
         if isinstance(weights, os.PathLike) or (
-            isinstance(weights, str) and (os.sep in weights or weights.endswith((".pt", ".pth")))
+            isinstance(weights, str)
+            and (os.sep in weights or weights.endswith((".pt", ".pth")))
         ):
             raise FileNotFoundError(f"Weights file for {name} not found: {weights!r}.")
-        enum = models.get_weight(weights) if isinstance(weights, str) and "." in weights else weights
-        if isinstance(enum, str):
-            enum = models.get_model_weights(name)[enum] if enum != "DEFAULT" else (
-                models.get_model_weights(name).DEFAULT
-            )
+        if weights is None or weights == "DEFAULT":
+            enum = models.get_model_weights(name).DEFAULT
+        elif isinstance(weights, str) and "." in weights:  # "ResNet50_Weights.IMAGENET1K_V2"
+            enum = models.get_weight(weights)
+        elif isinstance(weights, str):  # "IMAGENET1K_V2"
+            enum = models.get_model_weights(name)[weights]
+        else:  # a weights enum member
+            enum = weights
         model = models.get_model(name, weights=enum)
         preprocessing = _preprocessing_from_weights(enum)
         weights_id = f"{name}:{enum}"
