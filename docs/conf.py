@@ -190,9 +190,12 @@ _PUBLIC_MAPS = (
     "skdsp.video",
     "skdsp.manifolds",
     "skdsp.optim",
+    "skdsp.kernels",
     "skdsp.descriptor",
     "skdsp.presets",
+    "skdsp.preprocessing",
     "skdsp.utils",
+    "skdsp.utils.estimator_checks",
 )
 
 
@@ -246,7 +249,48 @@ def _defining_module(module, name):
     return None
 
 
+# numpydoc type fields are plain text, but ``(*shape, d, p)`` in one would open rst
+# emphasis; escape a star that starts a name inside the type of a ``name : type`` line.
+_TYPE_LINE = re.compile(r"^(\s*[\w*, ]+ : )(.*)$")
+
+
+def _escape_type_stars(app, what, name, obj, options, lines):
+    for i, line in enumerate(lines):
+        m = _TYPE_LINE.match(line)
+        if m and "``" not in m.group(2) and re.search(r"(?<![\\*])\*\w", m.group(2)):
+            lines[i] = m.group(1) + re.sub(r"(?<![\\*])\*(?=\w)", r"\\*", m.group(2))
+
+
+def _resolve_relative(app, env, node, contnode):
+    """Resolve a Python reference written relative to the module that defines it.
+
+    Docstrings say ``projection_kernel`` inside ``skdsp.kernels``, but the object is
+    documented where users import it (``skdsp.SubspaceKernel``), so Sphinx looks for
+    ``skdsp.projection_kernel``. Accept the reference when exactly one documented
+    object has that name as its last components.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"].lstrip(".~")
+    domain = env.get_domain("py")
+    matches = {
+        full: entry
+        for full, entry in domain.objects.items()
+        if full == target or full.endswith("." + target)
+    }
+    # The same object may be documented under one name only; aliases share a page.
+    pages = {(entry.docname, entry.node_id) for entry in matches.values()}
+    if len(pages) != 1:
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    docname, node_id = pages.pop()
+    return make_refnode(app.builder, node["refdoc"], docname, node_id, contnode)
+
+
 def setup(app):
+    app.connect("autodoc-process-docstring", _escape_type_stars, priority=100)
+    app.connect("missing-reference", _resolve_relative)
     app.connect("autodoc-skip-member", _skip_member)
     app.connect("env-updated", _check_api_complete)
 
