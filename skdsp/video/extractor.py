@@ -212,6 +212,15 @@ class FrameFeatureExtractor(TransformerMixin, BaseEstimator):
     weights_id_ : str
         Fingerprint of the backbone's weights.
 
+    Notes
+    -----
+    Files are resized to the backbone's ``resize`` while they are decoded (FFmpeg's
+    area filter, in the decoding workers), frame arrays by torch on ``device``; the
+    two paths agree closely but not bit for bit. Center crop and normalisation are
+    the same for both. On the CPU, inference runs on a copy of the backbone with
+    batch norms folded into the convolutions (when the backbone offers it) in
+    channels-last layout.
+
     Examples
     --------
     >>> from skdsp import FrameFeatureExtractor
