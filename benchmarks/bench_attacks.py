@@ -44,7 +44,7 @@ def deepfool_one_frame(model, x, *, overshoot=0.02, max_iter=10):
             if k == orig:
                 continue
             w = grads[k] - grads[orig]
-            f = float((out[k] - out[orig]).abs())
+            f = float((out[k] - out[orig]).abs().detach())
             ratio = f / (float(w.norm()) + 1e-12)
             if ratio < best_ratio:
                 best, best_ratio, best_w, best_f = k, ratio, w, f
@@ -64,6 +64,30 @@ def uap_one_frame_at_a_time(model, frames, *, eps, overshoot=0.02, max_iter=10):
             dv = deepfool_one_frame(model, frames[i] + v, overshoot=overshoot, max_iter=max_iter)
             v = project_ball(v + dv, eps, 2)
     return v
+
+
+def make_problem(args, device):
+    """Unit-norm frames around one random centre per class, and an MLP trained on them
+    for a few steps (a random-init MLP is fooled by almost anything)."""
+    gen = torch.Generator().manual_seed(0)
+    centres = torch.randn(args.n_classes, args.n_features, generator=gen)
+    centres = centres / centres.norm(dim=1, keepdim=True)
+    labels = torch.arange(args.n_frames) % args.n_classes
+    noise = torch.randn(args.n_frames, args.n_features, generator=gen) / args.n_features**0.5
+    frames = centres[labels] + args.spread * noise
+    frames = (frames / frames.norm(dim=1, keepdim=True)).to(device)
+    labels = labels.to(device)
+    torch.manual_seed(0)
+    model = FrameMLP(args.n_features, args.n_classes, args.hidden_units).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for step in range(args.train_steps):
+        idx = torch.randint(0, args.n_frames, (512,), generator=gen).to(device)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(frames[idx]), labels[idx]).backward()
+        opt.step()
+    model.eval()
+    model.labels = labels
+    return model, frames
 
 
 def _sync(device):
@@ -93,7 +117,10 @@ def main(argv=None):
     parser.add_argument("--chunk", type=int, default=2048,
                         help="frames per batched DeepFool call")
     parser.add_argument("--uap-batch-size", type=int, default=256)
-    parser.add_argument("--eps", type=float, default=0.5)
+    parser.add_argument("--eps", type=float, default=0.2)
+    parser.add_argument("--train-steps", type=int, default=100)
+    parser.add_argument("--spread", type=float, default=4.0,
+                        help="within-class noise relative to the distance between centres")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -102,15 +129,14 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    gen = torch.Generator().manual_seed(0)
-    torch.manual_seed(0)
-    model = FrameMLP(args.n_features, args.n_classes, args.hidden_units).to(device).eval()
-    frames = torch.randn(args.n_frames, args.n_features, generator=gen)
-    frames = (frames / frames.norm(dim=1, keepdim=True)).to(device)
+    model, frames = make_problem(args, device)
+    with torch.no_grad():
+        acc = float((predict(model, frames) == model.labels).float().mean())
     print(
         f"device={device} threads={torch.get_num_threads()} frames={args.n_frames} "
-        f"features={args.n_features} classes={args.n_classes} "
-        f"MLP hidden={args.hidden_units} (random init) repeats={args.repeats}"
+        f"features={args.n_features} classes={args.n_classes} MLP hidden="
+        f"{args.hidden_units}, trained {args.train_steps} Adam steps (frame accuracy "
+        f"{acc:.2f}) eps={args.eps} repeats={args.repeats}"
     )
 
     # Warm up the torch.func transforms and the allocator.

@@ -18,6 +18,7 @@ import contextlib
 import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -242,11 +243,12 @@ def fooling_rate(model, x, perturbation, *, batch_size=None, labels=None):
 
 
 def _logits_and_jacobian(model, x):
-    """Scores ``(batch, K)`` and the gradient of every score, ``(batch, K, d)``.
+    """Scores ``(batch, K)`` and the gradient of every score, class-major ``(K, batch, d)``.
 
     One forward pass and ``K`` vector-Jacobian products vmapped together: rows are
     independent, so the gradient of the batch sum of score ``k`` is, row by row, the
-    gradient of each row's score ``k``.
+    gradient of each row's score ``k``. The class-major layout is what the transform
+    produces, and makes ``jac[class_of_row, row]`` a cheap gather.
     """
 
     def summed(z):
@@ -255,7 +257,7 @@ def _logits_and_jacobian(model, x):
 
     try:
         jac, logits = torch.func.jacrev(summed, has_aux=True)(x)
-        return logits.detach(), jac.detach().transpose(0, 1)
+        return logits.detach(), jac.detach()
     except (RuntimeError, NotImplementedError):
         # Some modules do not support torch.func transforms; one backward per class,
         # still batched over rows.
@@ -266,7 +268,7 @@ def _logits_and_jacobian(model, x):
                 torch.autograd.grad(out[:, k].sum(), z, retain_graph=True)[0]
                 for k in range(out.shape[1])
             ]
-        return out.detach(), torch.stack(grads, dim=1)
+        return out.detach(), torch.stack(grads, dim=0)
 
 
 # --------------------------------------------------------------------------- DeepFool
@@ -346,30 +348,30 @@ def deepfool(model, x, *, overshoot=0.02, max_iter=10, norm=2, labels=None, clip
             done = logits.argmax(dim=1) != orig
             fooled[active[done]] = True
             # Work on the whole Jacobian and index the small (batch, K) results: copying
-            # the (batch, K, d) Jacobian costs more than the few rows it would save.
+            # the (K, batch, d) Jacobian costs more than the few rows it would save.
             keep = (~done).nonzero().squeeze(1)
             active = active[keep]
             if active.numel() == 0:
                 break
-            all_rows = torch.arange(jac.shape[0], device=x.device)
-            g_o_all = jac[all_rows, orig]
+            all_rows = torch.arange(jac.shape[1], device=x.device)
+            g_o_all = jac[orig, all_rows]
             f = (logits - logits[all_rows, orig].unsqueeze(1)).abs()[keep]
             orig = orig[keep]
             rows = torch.arange(keep.numel(), device=x.device)
             g_o = g_o_all[keep]
             tiny = torch.finfo(x.dtype).tiny
             if norm == 2:
-                # ||g_k - g_o||^2 from inner products: no (batch, K, d) temporary.
+                # ||g_k - g_o||^2 from inner products: no (K, batch, d) difference.
                 sq = torch.linalg.vector_norm(jac, dim=-1).square()
-                dot = torch.bmm(jac, g_o_all.unsqueeze(2)).squeeze(2)
-                wn2 = sq - 2 * dot + torch.linalg.vector_norm(g_o_all, dim=1, keepdim=True).square()
-                wn = torch.sqrt(torch.clamp(wn2[keep], min=0))
+                dot = (jac * g_o_all).sum(dim=-1)
+                wn2 = sq - 2 * dot + torch.linalg.vector_norm(g_o_all, dim=1).square()
+                wn = torch.sqrt(torch.clamp(wn2.T[keep], min=0))
             else:
-                wn = (jac[keep] - g_o.unsqueeze(1)).abs().sum(dim=-1)
+                wn = (jac[:, keep] - g_o).abs().sum(dim=-1).T
             ratio = f / torch.clamp(wn, min=tiny)
             ratio[rows, orig] = math.inf
             best = ratio.argmin(dim=1)
-            w_l = jac[keep, best] - g_o
+            w_l = jac[best, keep] - g_o
             f_l = f[rows, best]
             if norm == 2:
                 wn_l = torch.clamp(torch.linalg.vector_norm(w_l, dim=1), min=tiny)
@@ -519,8 +521,7 @@ def universal_perturbation(
                 if update == "sum":
                     v = project_ball(v + dv.sum(dim=0), eps, norm)
                 else:
-                    for dvi in dv:
-                        v = project_ball(v + dvi, eps, norm)
+                    v = _sequential_update(v, dv, eps, norm)
             rate = fooling_rate(model, frames, v, batch_size=eval_batch, labels=labels)
             if rate > best_rate:
                 best, best_rate = v, rate
@@ -529,6 +530,25 @@ def universal_perturbation(
             if best_rate >= max_fooling:
                 break
     return UniversalPerturbationResult(best, best_rate, n_passes)
+
+
+def _sequential_update(v, dv, eps, norm):
+    """``v <- P(v + dv_i)`` for each row of ``dv`` in turn.
+
+    The recurrence is inherently sequential; NumPy on the host runs one step in about a
+    microsecond, where a torch step (a few small kernels) costs tens.
+    """
+    vn = v.detach().cpu().double().numpy()
+    dn = dv.detach().cpu().double().numpy()
+    for row in dn:
+        vn = vn + row
+        if norm == 2:
+            n = float(np.sqrt(vn @ vn))
+            if n > eps:
+                vn *= eps / n
+        else:
+            np.clip(vn, -eps, eps, out=vn)
+    return torch.as_tensor(vn, dtype=v.dtype, device=v.device)
 
 
 # --------------------------------------------------------------------------- gradient attacks
