@@ -12,9 +12,12 @@ the QR retraction computed as Cholesky-QR, ``qf(U + t D) = (U + t D) R_t^{-1}`` 
 ``R_t = chol((U + t D)^T (U + t D))``, a ``p x p`` matrix built from ``U^T U``,
 ``U^T D`` and ``D^T D``; so the projections of the retracted point are
 ``R_t^{-T} (U^T S^T + t D^T S^T)``. A line search can then try many step sizes at once
-from ``U^T S^T`` and ``D^T S^T`` without reading ``S``: each iteration makes two passes
-over the data (``S^T G`` for the gradient and ``D^T S^T`` for the new direction), plus
-one (``U^T S^T``) every ``refresh_every`` iterations to wash out rounding drift.
+from ``U^T S^T`` and ``D^T S^T`` without reading ``S``. The projections of the new
+direction follow from those of the gradient and of the transported old direction
+(``p x p`` coefficients again), so each iteration reads the data once (``G^T S`` for
+the gradient) plus once the problem's cheapest form of ``E S^T`` (for DSP, the
+``N x N`` Gram matrix ``S S^T`` when ``N < d``), and twice every ``refresh_every``
+iterations to wash out the rounding drift of these updates.
 
 The problem protocol (duck-typed). Points, directions and projections are stored
 transposed, ``(p, d)`` and ``(p, N)``, because products and reductions over a trailing
@@ -25,6 +28,10 @@ axis of length ``p`` are slow on the CPU:
 ``backproject(GT) -> ET``
     ``GT`` of shape (B, p, N) to the transposed Euclidean gradient ``G^T S``, shape
     (B, p, d).
+``project_egrad(GT, ET) -> PE``
+    The projections ``E S^T`` of the Euclidean gradient ``E^T = backproject(GT)``,
+    shape (B, p, N); ``project(ET)`` will do, a Gram matrix ``S S^T`` is cheaper
+    when ``N < d``.
 ``cost(PT, index=None) -> f``
     ``PT`` of shape (B, K, p, N) to costs (B, K); with ``index``, ``PT`` holds only the
     problems at those batch indices.
@@ -46,19 +53,20 @@ from skdsp.manifolds.stiefel import (
     cholesky_qr_rows,
     inner,
     lower_inverse,
-    project_rows,
+    sym,
 )
 
 __all__ = ["batched_rcg", "RCGResult", "STOPPING_REASONS"]
 
 RUNNING, MAX_ITER, GRAD_TOL, STEP_TOL, NO_DECREASE = range(5)
+DEFAULT_LADDER = (2.0, 1.0, 0.5, 2.0**-4)
 STOPPING_REASONS = {
     MAX_ITER: "max_iter reached",
     GRAD_TOL: "gradient norm below tol",
     STEP_TOL: "step size below min_step",
     NO_DECREASE: "line search found no decrease along the steepest descent direction",
 }
-_BETA_RULES = ("PR+", "HS+")
+_BETA_RULES = ("HS+", "PR+")
 
 
 @dataclass
@@ -83,11 +91,26 @@ class RCGResult:
     stopping_reason: list
 
 
-def _line_search(problem, W, D, P, PD, cost, df0, base, *, ladder, shrink, armijo, rounds):
+def _riemannian_gradient(problem, W, P, G):
+    """Riemannian gradient (transposed) at ``W`` and its projections ``grad S^T``.
+
+    ``grad = E - sym(E W^T) W`` for the transposed Euclidean gradient ``E = G^T S``;
+    its projections are ``E S^T - sym(E W^T) P``, where the problem computes ``E S^T``
+    as cheaply as it can (for instance from a Gram matrix of its data).
+    """
+    ET = problem.backproject(G)
+    coef = sym(ET @ W.transpose(-1, -2))
+    return ET - coef @ W, problem.project_egrad(G, ET) - coef @ P
+
+
+def _line_search(
+    problem, W, D, P, PD, cost, df0, base, retry, *, ladder, shrink, armijo, rounds
+):
     """Armijo backtracking over a ladder of step sizes, evaluated at once.
 
     Tries ``base * ladder[k]`` for every ``k``, then the ladder scaled by ``shrink``
-    for the problems where nothing passed, up to ``rounds`` ladders. Among the steps that pass the Armijo test the one with the lowest cost is
+    for the problems where nothing passed and ``retry`` is set, up to ``rounds``
+    ladders. Among the steps that pass the Armijo test the one with the lowest cost is
     taken. Points and directions are transposed, ``(B, p, d)``.
 
     Returns
@@ -96,10 +119,10 @@ def _line_search(problem, W, D, P, PD, cost, df0, base, *, ladder, shrink, armij
         Accepted step (0 where none passed).
     found : Tensor of shape (B,), bool
     P_new : Tensor of shape (B, p, N)
-        Projections at the accepted point (``P`` where none passed).
+        Projections at the accepted point (at the current point where none passed).
     L_inv : Tensor of shape (B, p, p)
         Inverse Cholesky factor of the accepted point: ``qf(U + t D)^T =
-        L_inv (U + t D)^T`` (the identity where none passed).
+        L_inv (U + t D)^T`` (of ``U`` itself where none passed).
     """
     B, p = W.shape[0], W.shape[1]
     Z = torch.cat([W, D], dim=1)
@@ -107,37 +130,42 @@ def _line_search(problem, W, D, P, PD, cost, df0, base, *, ladder, shrink, armij
     gram_u = M[:, :p, :p]
     cross = M[:, :p, p:] + M[:, p:, :p]
     gram_d = M[:, p:, p:]
+    PPD = torch.cat([P, PD], dim=1)  # (B, 2p, N)
+    # The last candidate is t = 0 (the current point, re-orthonormalised): chosen when
+    # no step passes, so that every outcome is read off the candidates the same way.
+    ladder = torch.cat([ladder, ladder.new_zeros(1)])
+    n_cand = ladder.shape[0]
 
     todo = None  # all problems, without indexing, in the first round
     for _ in range(rounds):
         if todo is None:
-            sel = (base, gram_u, cross, gram_d, P, PD, cost, df0)
+            sel = (base, gram_u, cross, gram_d, PPD, cost, df0)
         else:
-            sel = tuple(a[todo] for a in (base, gram_u, cross, gram_d, P, PD, cost, df0))
-        b_base, b_gu, b_cross, b_gd, b_P, b_PD, b_cost, b_df0 = sel
+            sel = tuple(a[todo] for a in (base, gram_u, cross, gram_d, PPD, cost, df0))
+        b_base, b_gu, b_cross, b_gd, b_PPD, b_cost, b_df0 = sel
+        b = b_base.shape[0]
         t = b_base[:, None] * ladder  # (b, K)
         tt = t[..., None, None]
         gram = b_gu[:, None] + tt * b_cross[:, None] + (tt * tt) * b_gd[:, None]
         R, ok = cholesky_factor(gram, check=False)
-        # Projections of qf(U + t D): R_t^{-T} (U^T S^T + t D^T S^T), no data pass.
+        # Projections of qf(U + t D): R_t^{-T} (U^T S^T + t D^T S^T), no data pass;
+        # for all candidates in one product [L^-1, t L^-1] @ [P; PD].
         Linv = lower_inverse(R.transpose(-1, -2))
-        Pc = Linv @ (b_P[:, None] + tt * b_PD[:, None])
-        fc = problem.cost(Pc, index=todo)
-        accept = ok & (fc <= b_cost[:, None] + armijo * t * b_df0[:, None])
+        coef = torch.cat([Linv, tt * Linv], dim=-1).reshape(b, n_cand * p, 2 * p)
+        Pc = (coef @ b_PPD).reshape(b, n_cand, p, -1)
+        fc = problem.cost(Pc[:, :-1], index=todo)
+        accept = ok[:, :-1] & (fc <= b_cost[:, None] + armijo * t[:, :-1] * b_df0[:, None])
         fc = torch.where(accept, fc, float("inf"))
+        # t = 0 only when nothing else passed.
+        fc = torch.cat([fc, fc.new_full((b, 1), torch.finfo(fc.dtype).max)], dim=1)
         best = fc.argmin(dim=-1)
-        hit = accept.any(dim=-1)
-        rows = torch.arange(len(best), device=best.device)
-        h3 = hit[:, None, None]
-        chosen = (
-            torch.where(hit, t[rows, best], 0.0),
-            torch.where(h3, Pc[rows, best], b_P),
-            torch.where(h3, Linv[rows, best], torch.eye(p, dtype=W.dtype, device=W.device)),
-        )
+        hit = best != n_cand - 1
+        rows = torch.arange(b, device=best.device)
+        chosen = (t[rows, best], Pc[rows, best], Linv[rows, best])
         if todo is None:
             step, P_new, L_inv = chosen
             found = hit
-            todo = (~hit).nonzero()[:, 0]
+            todo = (~hit & retry).nonzero()[:, 0]
         else:
             step[todo], P_new[todo], L_inv[todo] = chosen
             found[todo] = hit
@@ -156,9 +184,8 @@ def batched_rcg(
     max_iter=100,
     tol=1e-6,
     min_step=1e-10,
-    beta_rule="PR+",
-    n_candidates=6,
-    ladder_ratio=4.0,
+    beta_rule="HS+",
+    ladder=DEFAULT_LADDER,
     armijo=1e-4,
     rounds=2,
     refresh_every=20,
@@ -179,12 +206,13 @@ def batched_rcg(
         A problem stops when the norm of its Riemannian gradient falls below ``tol``.
     min_step : float, default=1e-10
         A problem stops when the length ``||t D||`` of its accepted step is below this.
-    beta_rule : {"PR+", "HS+"}, default="PR+"
-        Polak-Ribiere or Hestenes-Stiefel, clipped at zero (a restart).
-    n_candidates : int, default=6
-        Step sizes tried at once by the line search.
-    ladder_ratio : float, default=4.0
-        Ratio of successive step sizes tried.
+    beta_rule : {"HS+", "PR+"}, default="HS+"
+        Hestenes-Stiefel (pymanopt's default) or Polak-Ribiere, clipped at zero (a
+        restart).
+    ladder : sequence of float, default=DEFAULT_LADDER
+        Step sizes tried at once by the line search, as multiples of each problem's
+        current step estimate (the last accepted step length over the new direction's
+        norm). Dense near 1, where most accepted steps fall, sparse far below it.
     armijo : float, default=1e-4
         Sufficient decrease constant.
     rounds : int, default=2
@@ -208,8 +236,8 @@ def batched_rcg(
 
     # Everything on the d side is stored transposed, (B, p, d): see project_rows.
     W = U0.transpose(-1, -2).contiguous()
-    ladder = 4.0 * ladder_ratio ** -torch.arange(n_candidates, dtype=dt, device=dev)
-    shrink = float(ladder_ratio) ** -n_candidates
+    shrink = 0.5 * min(ladder) / max(ladder)
+    ladder = torch.as_tensor(sorted(ladder, reverse=True), dtype=dt, device=dev)
     out_W = W.clone()  # results of the whole batch, filled in as problems stop
     out_cost = torch.zeros(B, dtype=dt, device=dev)
     out_gnorm = torch.zeros(B, dtype=dt, device=dev)
@@ -219,9 +247,9 @@ def batched_rcg(
     ids = torch.arange(B, device=dev)  # working set -> batch index
     P = problem.project(W)
     cost, G = problem.cost_and_grad(P)
-    grad = project_rows(W, problem.backproject(G))
+    grad, P_grad = _riemannian_gradient(problem, W, P, G)
     gg = inner(grad, grad)
-    D = -grad
+    D, PD = -grad, -P_grad
     steepest = torch.ones(B, dtype=torch.bool, device=dev)
     base = 1.0 / torch.sqrt(gg).clamp_min(tiny)  # first try: a step of unit length
     running = torch.ones(B, dtype=torch.bool, device=dev)
@@ -251,7 +279,9 @@ def batched_rcg(
         if n_running < compact_below * len(ids):
             keep = running.nonzero()[:, 0]
             problem = problem.take(keep)
-            ids, W, P, cost, grad, gg, D = (a[keep] for a in (ids, W, P, cost, grad, gg, D))
+            ids, W, P, cost, grad, P_grad, gg, D, PD = (
+                a[keep] for a in (ids, W, P, cost, grad, P_grad, gg, D, PD)
+            )
             steepest, base, running, n_iter, reason = (
                 a[keep] for a in (steepest, base, running, n_iter, reason)
             )
@@ -259,13 +289,15 @@ def batched_rcg(
         df0 = inner(grad, D)
         ascent = df0 >= 0
         if bool(ascent.any()):
-            D = torch.where(ascent[:, None, None], -grad, D)
+            a3 = ascent[:, None, None]
+            D, PD = torch.where(a3, -grad, D), torch.where(a3, -P_grad, PD)
             df0 = torch.where(ascent, -gg, df0)
             steepest = steepest | ascent
-        PD = problem.project(D)
 
+        # Only a failed steepest descent search looks further down: a failed conjugate
+        # direction is replaced by steepest descent at the next iteration anyway.
         step, found, P_new, L_inv = _line_search(
-            problem, W, D, P, PD, cost, df0, base,
+            problem, W, D, P, PD, cost, df0, base, steepest,
             ladder=ladder, shrink=shrink, armijo=armijo, rounds=rounds,
         )
         found = found & running
@@ -276,17 +308,21 @@ def batched_rcg(
         # is well conditioned for a tangent D (its Gram matrix is I + t^2 D^T D), and
         # every step re-orthonormalises from scratch, so errors do not accumulate.
         W_new = L_inv @ (W + step[:, None, None] * D)
-        if refresh_every and (it + 1) % refresh_every == 0:
+        refresh = refresh_every and (it + 1) % refresh_every == 0
+        if refresh:  # wash out the rounding drift of the factored updates
             W_new = cholesky_qr_rows(W_new)[0]
             P_new = problem.project(W_new)
         cost_new, G = problem.cost_and_grad(P_new)
-        grad_new = project_rows(W_new, problem.backproject(G))
+        grad_new, P_grad_new = _riemannian_gradient(problem, W_new, P_new, G)
         gg_new = inner(grad_new, grad_new)
 
         # Conjugate direction. Transport is projection onto the new tangent space, and
         # projection is self-adjoint, so <g_new, T(g_old)> = <g_new, g_old>: only the
-        # direction itself needs transporting.
-        TD = project_rows(W_new, D)
+        # direction itself needs transporting. Its projections follow from the same
+        # p x p coefficients, without a pass over the data.
+        coef = sym(D @ W_new.transpose(-1, -2))
+        TD = D - coef @ W_new
+        P_TD = PD - coef @ P_new
         g_dot = inner(grad_new, grad)
         if beta_rule == "PR+":
             beta = (gg_new - g_dot) / gg.clamp_min(tiny)
@@ -294,7 +330,11 @@ def batched_rcg(
             denom = inner(TD, grad_new) - inner(TD, grad)
             beta = torch.where(denom != 0, (gg_new - g_dot) / denom, 1.0)
         beta = beta.clamp_min(0.0)
-        D_new = beta[:, None, None] * TD - grad_new
+        b3 = beta[:, None, None]
+        D_new = b3 * TD - grad_new
+        PD_new = b3 * P_TD - P_grad_new
+        if refresh:
+            PD_new = problem.project(D_new)
 
         # A failed search from a conjugate direction restarts from -grad in place; a
         # failed steepest descent search ends the problem.
@@ -307,10 +347,13 @@ def batched_rcg(
 
         if bool(failed.any()):
             # Unmoved problems restart from steepest descent.
-            D_new = torch.where(failed[:, None, None], -grad_new, D_new)
+            f3 = failed[:, None, None]
+            D_new = torch.where(f3, -grad_new, D_new)
+            PD_new = torch.where(f3, -P_grad_new, PD_new)
         norm_new = torch.sqrt(inner(D_new, D_new)).clamp_min(tiny)
         base = torch.where(found, step_len / norm_new, base)
-        W, P, cost, grad, gg, D = W_new, P_new, cost_new, grad_new, gg_new, D_new
+        W, P, cost, grad, P_grad, gg = W_new, P_new, cost_new, grad_new, P_grad_new, gg_new
+        D, PD = D_new, PD_new
         steepest = failed | (beta == 0)
 
         ended = give_up | too_small

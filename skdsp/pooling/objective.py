@@ -67,8 +67,17 @@ class DSPBatch:
     def __post_init__(self):
         dt, dev = self.S.dtype, self.S.device
         y = self.labels.to(dt)
-        self._cache["y"] = y
-        self._cache["real"] = y.abs()
+        idx = torch.arange(self.n_max, device=dev)
+        padded = idx[None, :] >= self.n_frames[:, None]
+        # Padded frames get huge, increasing signed energies: every pair (i, j) with a
+        # padded j then has s e_i + eta - s e_j < 0 and drops out of the hinge, with no
+        # mask. (Padded rows of S are zero, so their energies are zero before this.)
+        big = 0.25 * torch.finfo(dt).max ** 0.5 * (1.0 + idx.to(dt) / max(self.n_max, 1))
+        self._cache.update(
+            y=y,
+            real=y.abs(),
+            pad=torch.where(padded, big, torch.zeros((), dtype=dt, device=dev)),
+        )
         if self.n_max >= 2:
             self._cache["pairs"] = _pairs(self.n_max, dt, dev)
 
@@ -126,6 +135,31 @@ class DSPBatch:
         """
         return GT @ self.S
 
+    def project_egrad(self, GT, ET):
+        """Projections ``E S^T`` of the Euclidean gradient ``E^T = G^T S``.
+
+        From the Gram matrix ``S S^T`` (computed once per batch) when it is smaller
+        than the data (fewer rows than features): ``G^T (S S^T)``; otherwise
+        ``project(ET)``.
+
+        Parameters
+        ----------
+        GT : Tensor of shape (n_videos, p, n_rows)
+        ET : Tensor of shape (n_videos, p, n_features)
+            ``backproject(GT)``.
+
+        Returns
+        -------
+        PE : Tensor of shape (n_videos, p, n_rows)
+        """
+        n_rows, d = self.S.shape[1], self.S.shape[2]
+        if n_rows >= d:
+            return self.project(ET)
+        gram = self._cache.get("gram")
+        if gram is None:
+            gram = self._cache["gram"] = self.S @ self.S.transpose(-1, -2)
+        return GT @ gram
+
     # -- maths on the projections -------------------------------------------------
     def cost(self, PT, index=None):
         """Objective of each video from its projections.
@@ -159,26 +193,19 @@ class DSPBatch:
         return self._evaluate(PT, need_grad=True)
 
     def _evaluate(self, PT, need_grad, index=None):
-        extra = PT.ndim - 3  # 1 when PT carries a candidate axis
-        meta = (
-            self._cache["y"],
-            self._cache["real"],
-            self.n_frames,
-            self.order_sign,
-            self.bag_weight,
-            self.order_weight,
-        )
+        c = self._cache
+        meta = (c["y"], c["real"], c["pad"], self.order_sign, self.bag_weight, self.order_weight)
         if index is not None:
             meta = tuple(a[index] for a in meta)
-        pairs = self._cache.get("pairs")
-        y, real, n_frames, order_sign, bag_weight, order_weight = meta
-
-        def per_video(t):
-            return t.reshape(t.shape[0], *([1] * extra), *t.shape[1:])
+        y, real, pad, order_sign, bag_weight, order_weight = meta
+        if PT.ndim == 4:  # a candidate axis after the video axis
+            y, real, pad = y[:, None], real[:, None], pad[:, None]
+            order_sign, bag_weight, order_weight = (
+                a[:, None] for a in (order_sign, bag_weight, order_weight)
+            )
 
         # Bag separation: a sample is on its correct side of the piecewise-linear
         # boundary when one hyperplane puts it there: margin - max_k y u_k^T s.
-        y, real = per_video(y), per_video(real)
         signed = PT * y[..., None, :]
         if need_grad:
             best, best_k = signed.max(dim=-2)
@@ -186,22 +213,20 @@ class DSPBatch:
             best = signed.amax(dim=-2)
         hinge = self.margin - best
         bag = (hinge.clamp_min(0) * real).sum(dim=-1)
-        bag_w = per_video(bag_weight)
-        order_w = per_video(order_weight)
 
         frames = PT[..., : self.n_max]
         energy = (frames * frames).sum(dim=-2)
         order, d_energy = _order_term(
-            energy, n_frames, order_sign, self.eta, pairs=pairs, need_grad=need_grad
+            energy, order_sign, pad, self.eta, pairs=c.get("pairs"), need_grad=need_grad
         )
-        cost = bag_w * bag + order_w * order
+        cost = torch.addcmul(bag_weight * bag, order_weight, order)
         if not need_grad:
             return cost, None
 
         grad = torch.zeros_like(PT)
-        coef = -(hinge > 0).to(PT.dtype) * y * bag_w[..., None]
+        coef = (hinge > 0).to(PT.dtype) * y * (-bag_weight[..., None])
         grad.scatter_(-2, best_k[..., None, :], coef[..., None, :])
-        grad[..., : self.n_max] += (2.0 * order_w[..., None] * d_energy)[..., None, :] * frames
+        grad[..., : self.n_max] += ((2.0 * order_weight[..., None]) * d_energy)[..., None, :] * frames
         return cost, grad
 
 
@@ -223,7 +248,7 @@ def _pairs(n_max, dtype, device):
     return first, second, incidence
 
 
-def _order_term(energy, n_frames, order_sign, eta, *, pairs=None, need_grad):
+def _order_term(energy, order_sign, pad, eta, *, pairs=None, need_grad):
     """``sum_{i<j} max(0, s (e_i - e_j) + eta)`` over the real frames of each video.
 
     ``s = order_sign`` (+1 forward, -1 time-reversed: the reversed sequence's pairs are
@@ -234,8 +259,10 @@ def _order_term(energy, n_frames, order_sign, eta, *, pairs=None, need_grad):
     Parameters
     ----------
     energy : Tensor of shape (n_videos, [n_candidates,] n_max)
-    n_frames : Tensor of shape (n_videos,)
-    order_sign : Tensor of shape (n_videos,)
+        Energies, zero at padded frames.
+    order_sign : Tensor of shape (n_videos, [1])
+    pad : Tensor of shape (n_videos, [1,] n_max)
+        0 at real frames, huge increasing values at padded ones.
     pairs : tuple, default=None
         Precomputed :func:`_pairs` for ``n_max``.
 
@@ -245,7 +272,6 @@ def _order_term(energy, n_frames, order_sign, eta, *, pairs=None, need_grad):
     d_energy : Tensor like ``energy`` or None
         Derivative of ``value`` with respect to each energy.
     """
-    n_videos = energy.shape[0]
     n_max = energy.shape[-1]
     if n_max < 2:
         value = energy.new_zeros(energy.shape[:-1])
@@ -253,27 +279,21 @@ def _order_term(energy, n_frames, order_sign, eta, *, pairs=None, need_grad):
     first, second, incidence = pairs if pairs is not None else _pairs(
         n_max, energy.dtype, energy.device
     )
-    # Padded frames get huge, increasing signed energies: every pair (i, j) with a
-    # padded j then has s e_i + eta - s e_j < 0 and drops out of the hinge, with no mask.
-    idx = torch.arange(n_max, device=energy.device)
-    padded = idx[None, :] >= n_frames[:, None]
-    padded = padded.reshape(n_videos, *([1] * (energy.ndim - 2)), n_max)
-    big = 0.25 * torch.finfo(energy.dtype).max ** 0.5 * (1.0 + idx.to(energy.dtype) / n_max)
-    sign = order_sign.reshape(n_videos, *([1] * (energy.ndim - 1)))
-    es = torch.where(padded, big, sign * energy)
-
+    sign = order_sign[..., None]
+    es = torch.addcmul(pad, sign, energy)
     # Pairs along the leading axis: gathering whole rows is a fast copy on every device.
-    flat = es.reshape(-1, n_max).T  # (n_max, n_videos * n_candidates)
+    flat = es.reshape(-1, n_max).T.contiguous()  # (n_max, n_videos * n_candidates)
     n_cols = flat.shape[1]
     chunk = max(1, PAIR_CHUNK_ELEMENTS // first.shape[0])
     values, grads = [], []
     for start in range(0, n_cols, chunk):
         e = flat[:, start : start + chunk] if chunk < n_cols else flat
-        e = e.contiguous()
-        diff = (e + eta).index_select(0, first) - e.index_select(0, second)
+        diff = e.index_select(0, first) - e.index_select(0, second)
         if not need_grad:
-            values.append(diff.clamp_min_(0).sum(dim=0))
+            # relu(x + eta) summed = sum(max(x, -eta)) + eta * n_pairs: one op fewer.
+            values.append(diff.clamp_min_(-eta).sum(dim=0) + eta * first.shape[0])
             continue
+        diff += eta
         on = (diff > 0).to(e.dtype)
         values.append((diff * on).sum(dim=0))
         # d/de_t: +s for each active pair (t, j), -s for each active pair (i, t).
