@@ -114,7 +114,7 @@ def main(argv=None):
     parser.add_argument("--hidden-units", type=int, default=128)
     parser.add_argument("--loop-frames", type=int, default=200,
                         help="frames the per-frame loops are timed on (then extrapolated)")
-    parser.add_argument("--chunk", type=int, default=2048,
+    parser.add_argument("--chunk", type=int, default=512,
                         help="frames per batched DeepFool call")
     parser.add_argument("--uap-batch-size", type=int, default=256)
     parser.add_argument("--eps", type=float, default=0.2)

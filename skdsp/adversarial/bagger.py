@@ -24,7 +24,7 @@ __all__ = ["AdversarialBagger"]
 _ATTACKS = ("uap", "fgsm", "pgd", "deepfool", "noise", "shift")
 _UNIVERSAL = ("uap", "shift")
 # Frames per batched attack call: bounds the (batch, n_classes, n_features) Jacobian.
-_CHUNK = 1024
+_CHUNK = 512
 
 
 class AdversarialBagger(TransformerMixin, BaseEstimator):
