@@ -108,7 +108,8 @@ def _line_search(
 ):
     """Armijo backtracking over a ladder of step sizes, evaluated at once.
 
-    Tries ``base * ladder[k]`` for every ``k``, then the ladder scaled by ``shrink``
+    Tries ``base * ladder[k]`` for every ``k`` (the last entry is 0, the fallback when no
+    other step passes), then the ladder scaled by ``shrink``
     for the problems where nothing passed and ``retry`` is set, up to ``rounds``
     ladders. Among the steps that pass the Armijo test the one with the lowest cost is
     taken. Points and directions are transposed, ``(B, p, d)``.
@@ -131,18 +132,16 @@ def _line_search(
     cross = M[:, :p, p:] + M[:, p:, :p]
     gram_d = M[:, p:, p:]
     PPD = torch.cat([P, PD], dim=1)  # (B, 2p, N)
-    # The last candidate is t = 0 (the current point, re-orthonormalised): chosen when
-    # no step passes, so that every outcome is read off the candidates the same way.
-    ladder = torch.cat([ladder, ladder.new_zeros(1)])
+    slope = armijo * df0
     n_cand = ladder.shape[0]
 
     todo = None  # all problems, without indexing, in the first round
     for _ in range(rounds):
         if todo is None:
-            sel = (base, gram_u, cross, gram_d, PPD, cost, df0)
+            sel = (base, gram_u, cross, gram_d, PPD, cost, slope)
         else:
-            sel = tuple(a[todo] for a in (base, gram_u, cross, gram_d, PPD, cost, df0))
-        b_base, b_gu, b_cross, b_gd, b_PPD, b_cost, b_df0 = sel
+            sel = tuple(a[todo] for a in (base, gram_u, cross, gram_d, PPD, cost, slope))
+        b_base, b_gu, b_cross, b_gd, b_PPD, b_cost, b_slope = sel
         b = b_base.shape[0]
         t = b_base[:, None] * ladder  # (b, K)
         tt = t[..., None, None]
@@ -154,14 +153,16 @@ def _line_search(
         coef = torch.cat([Linv, tt * Linv], dim=-1).reshape(b, n_cand * p, 2 * p)
         Pc = (coef @ b_PPD).reshape(b, n_cand, p, -1)
         fc = problem.cost(Pc[:, :-1], index=todo)
-        accept = ok[:, :-1] & (fc <= b_cost[:, None] + armijo * t[:, :-1] * b_df0[:, None])
-        fc = torch.where(accept, fc, float("inf"))
-        # t = 0 only when nothing else passed.
-        fc = torch.cat([fc, fc.new_full((b, 1), torch.finfo(fc.dtype).max)], dim=1)
-        best = fc.argmin(dim=-1)
-        hit = best != n_cand - 1
-        rows = torch.arange(b, device=best.device)
-        chosen = (t[rows, best], Pc[rows, best], Linv[rows, best])
+        accept = ok[:, :-1] & (fc <= torch.addcmul(b_cost[:, None], t[:, :-1], b_slope[:, None]))
+        best = torch.where(accept, fc, float("inf")).argmin(dim=-1)
+        hit = accept.any(dim=-1)
+        best = torch.where(hit, best, n_cand - 1)  # t = 0 when nothing passed
+        flat = torch.arange(0, b * n_cand, n_cand, device=best.device) + best
+        chosen = (
+            t.reshape(-1).index_select(0, flat),
+            Pc.reshape(b * n_cand, p, -1).index_select(0, flat),
+            Linv.reshape(b * n_cand, p, p).index_select(0, flat),
+        )
         if todo is None:
             step, P_new, L_inv = chosen
             found = hit
@@ -237,11 +238,13 @@ def batched_rcg(
     # Everything on the d side is stored transposed, (B, p, d): see project_rows.
     W = U0.transpose(-1, -2).contiguous()
     shrink = 0.5 * min(ladder) / max(ladder)
-    ladder = torch.as_tensor(sorted(ladder, reverse=True), dtype=dt, device=dev)
+    # The last candidate is t = 0 (the current point, re-orthonormalised): chosen when
+    # no step passes, so that every outcome is read off the candidates the same way.
+    ladder = torch.as_tensor(sorted(ladder, reverse=True) + [0.0], dtype=dt, device=dev)
     out_W = W.clone()  # results of the whole batch, filled in as problems stop
     out_cost = torch.zeros(B, dtype=dt, device=dev)
     out_gnorm = torch.zeros(B, dtype=dt, device=dev)
-    out_iter = torch.zeros(B, dtype=torch.int64, device=dev)
+    out_iter = torch.zeros(B, dtype=torch.int64, device=dev)  # iterations run
     out_reason = torch.zeros(B, dtype=torch.int64, device=dev)
 
     ids = torch.arange(B, device=dev)  # working set -> batch index
@@ -249,50 +252,44 @@ def batched_rcg(
     cost, G = problem.cost_and_grad(P)
     grad, P_grad = _riemannian_gradient(problem, W, P, G)
     gg = inner(grad, grad)
-    D, PD = -grad, -P_grad
+    D, PD, df0 = -grad, -P_grad, -gg
+    d_norm = torch.sqrt(gg)
     steepest = torch.ones(B, dtype=torch.bool, device=dev)
-    base = 1.0 / torch.sqrt(gg).clamp_min(tiny)  # first try: a step of unit length
+    base = 1.0 / d_norm.clamp_min(tiny)  # first try: a step of unit length
     running = torch.ones(B, dtype=torch.bool, device=dev)
-    n_iter = torch.zeros(B, dtype=torch.int64, device=dev)
+    n_running = B
     reason = torch.zeros(B, dtype=torch.int64, device=dev)
+    # Problems to freeze before the next iteration (a sync per iteration, not more).
+    stop = gg < tol * tol
+    reason = torch.where(stop, GRAD_TOL, reason)
 
-    def freeze(mask):
+    def freeze(mask, n_done):
         idx = ids[mask]
         out_W[idx] = W[mask]
         out_cost[idx] = cost[mask]
         out_gnorm[idx] = torch.sqrt(gg[mask])
-        out_iter[idx] = n_iter[mask]
+        out_iter[idx] = n_done
         out_reason[idx] = reason[mask]
 
     for it in range(max_iter + 1):
-        stop = running & (gg < tol * tol)
-        reason = torch.where(stop, GRAD_TOL, reason)
         if it == max_iter:
+            reason = torch.where(running & (reason == RUNNING), MAX_ITER, reason)
             stop = running
-            reason = torch.where(stop & (reason == RUNNING), MAX_ITER, reason)
         if bool(stop.any()):
-            freeze(stop)
+            freeze(stop, it)
             running = running & ~stop
-        n_running = int(running.sum())
-        if n_running == 0:
-            break
-        if n_running < compact_below * len(ids):
-            keep = running.nonzero()[:, 0]
-            problem = problem.take(keep)
-            ids, W, P, cost, grad, P_grad, gg, D, PD = (
-                a[keep] for a in (ids, W, P, cost, grad, P_grad, gg, D, PD)
-            )
-            steepest, base, running, n_iter, reason = (
-                a[keep] for a in (steepest, base, running, n_iter, reason)
-            )
-
-        df0 = inner(grad, D)
-        ascent = df0 >= 0
-        if bool(ascent.any()):
-            a3 = ascent[:, None, None]
-            D, PD = torch.where(a3, -grad, D), torch.where(a3, -P_grad, PD)
-            df0 = torch.where(ascent, -gg, df0)
-            steepest = steepest | ascent
+            n_running = int(running.sum())
+            if n_running == 0:
+                break
+            if n_running < compact_below * len(ids):
+                keep = running.nonzero()[:, 0]
+                problem = problem.take(keep)
+                ids, W, P, cost, grad, P_grad, gg, D, PD, df0, d_norm = (
+                    a[keep] for a in (ids, W, P, cost, grad, P_grad, gg, D, PD, df0, d_norm)
+                )
+                steepest, base, running, reason = (
+                    a[keep] for a in (steepest, base, running, reason)
+                )
 
         # Only a failed steepest descent search looks further down: a failed conjugate
         # direction is replaced by steepest descent at the next iteration anyway.
@@ -300,8 +297,6 @@ def batched_rcg(
             problem, W, D, P, PD, cost, df0, base, steepest,
             ladder=ladder, shrink=shrink, armijo=armijo, rounds=rounds,
         )
-        found = found & running
-        n_iter = n_iter + running.to(n_iter.dtype)
 
         # Accept: U <- qf(U + t D) with the line search's own Cholesky factor, whose
         # projections it has already computed. One Cholesky-QR pass suffices: U + t D
@@ -323,43 +318,43 @@ def batched_rcg(
         coef = sym(D @ W_new.transpose(-1, -2))
         TD = D - coef @ W_new
         P_TD = PD - coef @ P_new
-        g_dot = inner(grad_new, grad)
+        diff = grad_new - grad
+        num = inner(grad_new, diff)
         if beta_rule == "PR+":
-            beta = (gg_new - g_dot) / gg.clamp_min(tiny)
+            beta = num / gg.clamp_min(tiny)
         else:
-            denom = inner(TD, grad_new) - inner(TD, grad)
-            beta = torch.where(denom != 0, (gg_new - g_dot) / denom, 1.0)
+            denom = inner(TD, diff)
+            beta = torch.where(denom != 0, num / denom, 1.0)
         beta = beta.clamp_min(0.0)
         b3 = beta[:, None, None]
         D_new = b3 * TD - grad_new
         PD_new = b3 * P_TD - P_grad_new
+        df0_new = inner(grad_new, D_new)
+
+        # A failed search, or a conjugate direction that does not descend, restarts
+        # from steepest descent; a failed steepest descent search ends the problem.
+        failed = ~found
+        restart = failed | (df0_new >= 0)
+        r3 = restart[:, None, None]
+        D_new = torch.where(r3, -grad_new, D_new)
+        PD_new = torch.where(r3, -P_grad_new, PD_new)
+        df0_new = torch.where(restart, -gg_new, df0_new)
         if refresh:
             PD_new = problem.project(D_new)
+        step_len = step * d_norm
+        norm_new = torch.sqrt(inner(D_new, D_new))
+        base = torch.where(found, step_len / norm_new.clamp_min(tiny), base)
 
-        # A failed search from a conjugate direction restarts from -grad in place; a
-        # failed steepest descent search ends the problem.
-        failed = running & ~found
         give_up = failed & steepest
-        step_len = step * torch.sqrt(inner(D, D))
         too_small = found & (step_len < min_step)
-        reason = torch.where(give_up, NO_DECREASE, reason)
+        converged = gg_new < tol * tol
+        stop = running & (give_up | too_small | converged)
+        reason = torch.where(converged, GRAD_TOL, reason)
         reason = torch.where(too_small, STEP_TOL, reason)
-
-        if bool(failed.any()):
-            # Unmoved problems restart from steepest descent.
-            f3 = failed[:, None, None]
-            D_new = torch.where(f3, -grad_new, D_new)
-            PD_new = torch.where(f3, -P_grad_new, PD_new)
-        norm_new = torch.sqrt(inner(D_new, D_new)).clamp_min(tiny)
-        base = torch.where(found, step_len / norm_new, base)
+        reason = torch.where(give_up, NO_DECREASE, reason)
         W, P, cost, grad, P_grad, gg = W_new, P_new, cost_new, grad_new, P_grad_new, gg_new
-        D, PD = D_new, PD_new
-        steepest = failed | (beta == 0)
-
-        ended = give_up | too_small
-        if bool(ended.any()):
-            freeze(ended)
-            running = running & ~ended
+        D, PD, df0, d_norm = D_new, PD_new, df0_new, norm_new
+        steepest = restart | (beta == 0)
 
     out_W = cholesky_qr_rows(out_W)[0]  # to working precision (Cholesky-QR2)
     reasons = [STOPPING_REASONS.get(int(r), "max_iter reached") for r in out_reason.cpu()]

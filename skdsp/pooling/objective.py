@@ -73,10 +73,11 @@ class DSPBatch:
         # padded j then has s e_i + eta - s e_j < 0 and drops out of the hinge, with no
         # mask. (Padded rows of S are zero, so their energies are zero before this.)
         big = 0.25 * torch.finfo(dt).max ** 0.5 * (1.0 + idx.to(dt) / max(self.n_max, 1))
+        n_padded_rows = (y == 0).sum(dim=-1).to(dt)
         self._cache.update(
             y=y,
-            real=y.abs(),
             pad=torch.where(padded, big, torch.zeros((), dtype=dt, device=dev)),
+            pad_hinge=max(self.margin, 0.0) * n_padded_rows,
         )
         if self.n_max >= 2:
             self._cache["pairs"] = _pairs(self.n_max, dt, dev)
@@ -194,26 +195,29 @@ class DSPBatch:
 
     def _evaluate(self, PT, need_grad, index=None):
         c = self._cache
-        meta = (c["y"], c["real"], c["pad"], self.order_sign, self.bag_weight, self.order_weight)
+        meta = (c["pad"], c["pad_hinge"], self.order_sign, self.bag_weight, self.order_weight)
         if index is not None:
             meta = tuple(a[index] for a in meta)
-        y, real, pad, order_sign, bag_weight, order_weight = meta
+        pad, pad_hinge, order_sign, bag_weight, order_weight = meta
         if PT.ndim == 4:  # a candidate axis after the video axis
-            y, real, pad = y[:, None], real[:, None], pad[:, None]
-            order_sign, bag_weight, order_weight = (
-                a[:, None] for a in (order_sign, bag_weight, order_weight)
+            pad = pad[:, None]
+            pad_hinge, order_sign, bag_weight, order_weight = (
+                a[:, None] for a in (pad_hinge, order_sign, bag_weight, order_weight)
             )
 
         # Bag separation: a sample is on its correct side of the piecewise-linear
-        # boundary when one hyperplane puts it there: margin - max_k y u_k^T s.
-        signed = PT * y[..., None, :]
+        # boundary when one hyperplane puts it there: margin - max_k y u_k^T s, i.e.
+        # margin - max_k u_k^T x for a frame and margin + min_k u_k^T z for a negative.
+        n_max = self.n_max
         if need_grad:
-            best, best_k = signed.max(dim=-2)
+            top, top_k = PT[..., :n_max].max(dim=-2)
+            low, low_k = PT[..., n_max:].min(dim=-2)
         else:
-            best = signed.amax(dim=-2)
+            top, low = PT[..., :n_max].amax(dim=-2), PT[..., n_max:].amin(dim=-2)
+        best = torch.cat([top, -low], dim=-1)
         hinge = self.margin - best
-        bag = (hinge.clamp_min(0) * real).sum(dim=-1)
-
+        # Padded rows project to exactly 0 and add exactly relu(margin) each.
+        bag = hinge.clamp_min(0).sum(dim=-1) - pad_hinge
         frames = PT[..., : self.n_max]
         energy = (frames * frames).sum(dim=-2)
         order, d_energy = _order_term(
@@ -223,6 +227,9 @@ class DSPBatch:
         if not need_grad:
             return cost, None
 
+        # Subgradient of the hinge: -y at the hyperplane that attains the max.
+        y = c["y"] if index is None else c["y"][index]
+        best_k = torch.cat([top_k, low_k], dim=-1)
         grad = torch.zeros_like(PT)
         coef = (hinge > 0).to(PT.dtype) * y * (-bag_weight[..., None])
         grad.scatter_(-2, best_k[..., None, :], coef[..., None, :])
