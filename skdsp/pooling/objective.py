@@ -78,9 +78,17 @@ class DSPBatch:
             y=y,
             pad=torch.where(padded, big, torch.zeros((), dtype=dt, device=dev)),
             pad_hinge=max(self.margin, 0.0) * n_padded_rows,
+            order_sign=self.order_sign,
+            bag_weight=self.bag_weight,
+            order_weight=self.order_weight,
         )
         if self.n_max >= 2:
             self._cache["pairs"] = _pairs(self.n_max, dt, dev)
+        # The same, shaped for a candidate axis (the line search's calls).
+        for name in ("pad", "pad_hinge"):
+            self._cache[name + "_k"] = self._cache[name][:, None]
+        for name in ("order_sign", "bag_weight", "order_weight"):
+            self._cache[name + "_k"] = getattr(self, name)[:, None]
 
     @property
     def n_videos(self):
@@ -195,15 +203,13 @@ class DSPBatch:
 
     def _evaluate(self, PT, need_grad, index=None):
         c = self._cache
-        meta = (c["pad"], c["pad_hinge"], self.order_sign, self.bag_weight, self.order_weight)
+        names = ("pad", "pad_hinge", "order_sign", "bag_weight", "order_weight")
+        if PT.ndim == 4:  # a candidate axis after the video axis
+            names = tuple(name + "_k" for name in names)
+        meta = tuple(c[name] for name in names)
         if index is not None:
             meta = tuple(a[index] for a in meta)
         pad, pad_hinge, order_sign, bag_weight, order_weight = meta
-        if PT.ndim == 4:  # a candidate axis after the video axis
-            pad = pad[:, None]
-            pad_hinge, order_sign, bag_weight, order_weight = (
-                a[:, None] for a in (pad_hinge, order_sign, bag_weight, order_weight)
-            )
 
         # Bag separation: a sample is on its correct side of the piecewise-linear
         # boundary when one hyperplane puts it there: margin - max_k y u_k^T s, i.e.

@@ -68,8 +68,8 @@ def _normalise_frames(batch):
 def _initial_subspaces(batch, p, seeds):
     """Top-``p`` left singular vectors of ``X^T`` for every video of a batch.
 
-    Computed from the eigendecomposition of the small ``n x n`` Gram matrix ``X X^T``
-    in float64. Each column's sign is chosen so that the frames project positively on
+    Computed from the eigendecomposition (in float64) of the small ``n x n`` Gram
+    matrix ``X X^T``. Each column's sign is chosen so that the frames project positively on
     it (the sign matters to the hinge term). Directions the frames do not span (fewer
     than ``p`` frames, or rank-deficient frames) are completed with random directions
     orthogonal to the frames' span, drawn from the video's own seed.
@@ -81,13 +81,15 @@ def _initial_subspaces(batch, p, seeds):
     """
     F = batch.S[:, : batch.n_max]
     B, n_max, d = F.shape
-    F64 = F.to(torch.float64)
-    evals, evecs = torch.linalg.eigh(F64 @ F64.transpose(-1, -2))
+    dt = F.dtype
+    evals, evecs = torch.linalg.eigh((F @ F.transpose(-1, -2)).to(torch.float64))
     k = min(p, n_max)
     top = torch.flip(evals[:, -k:], dims=[-1]).clamp_min(0)  # descending
     A = torch.flip(evecs[:, :, -k:], dims=[-1])
-    valid = top > top[:, :1] * 1e-10
-    V = F64.transpose(-1, -2) @ A / torch.sqrt(top).clamp_min(1e-300)[:, None, :]
+    # Directions below the rounding level of the Gram matrix count as not spanned.
+    valid = top > top[:, :1] * max(1e-10, 100 * torch.finfo(dt).eps)
+    scale = 1.0 / torch.sqrt(top).clamp_min(1e-150)
+    V = F.transpose(-1, -2) @ (A * scale[:, None, :]).to(dt)
     V = torch.where(valid[:, None, :], V, torch.zeros_like(V))
     if k < p:
         V = torch.cat([V, V.new_zeros(B, d, p - k)], dim=-1)
@@ -97,7 +99,7 @@ def _initial_subspaces(batch, p, seeds):
         for b in deficient.nonzero()[:, 0].tolist():
             rng = np.random.default_rng(seeds[b])
             cols = (~valid[b]).nonzero()[:, 0]
-            rand = torch.as_tensor(rng.standard_normal((d, len(cols))), device=V.device)
+            rand = torch.as_tensor(rng.standard_normal((d, len(cols))), dtype=dt, device=V.device)
             Vb = V[b][:, valid[b]]
             # Twice, for orthogonality to working precision.
             for _ in range(2):
@@ -105,9 +107,9 @@ def _initial_subspaces(batch, p, seeds):
             V[b][:, cols] = rand
     # Cholesky-QR keeps the leading (spanned) columns' span; it only cleans up rounding.
     U, _, _ = cholesky_qr(V)
-    signs = torch.sign((F64.sum(dim=1)[:, None, :] @ U)[:, 0, :])
+    signs = torch.sign((F.sum(dim=1)[:, None, :] @ U)[:, 0, :])
     U = U * torch.where(signs == 0, torch.ones_like(signs), signs)[:, None, :]
-    return U.to(batch.S.dtype), to_numpy(deficient)
+    return U, to_numpy(deficient)
 
 
 def _check_int(value, name, low):
