@@ -153,7 +153,14 @@ html_theme_options = {
     "navbar_end": ["theme-switcher", "navbar-icon-links"],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
-    "secondary_sidebar_items": ["page-toc"],
+    # Gallery pages are mostly code and output: give them the width of the page.
+    "secondary_sidebar_items": {
+        "auto_examples/**": [],
+        **{
+            page: ["page-toc"]
+            for page in ("index", "install", "api", "whats_new", "user_guide/*", "generated/*")
+        },
+    },
 }
 html_context = {"default_mode": "light"}
 html_sidebars = {"install": [], "whats_new": [], "api": []}

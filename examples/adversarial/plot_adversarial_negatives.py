@@ -28,14 +28,23 @@ import torch
 from sklearn.decomposition import PCA
 
 from skdsp import AdversarialBagger
-from skdsp.adversarial import fooling_rate, random_directions, universal_perturbation
+from skdsp.adversarial import (
+    fooling_rate,
+    random_directions,
+    universal_perturbation,
+)
 from skdsp.datasets import load_basic_motions
 from skdsp.utils import torch_generator
 
 X_train, y_train, X_test, y_test = load_basic_motions()
 
 bagger = AdversarialBagger(
-    attack="uap", eps=0.5, max_passes=3, batch_size=256, device="cpu", random_state=0
+    attack="uap",
+    eps=0.5,
+    max_passes=3,
+    batch_size=256,
+    device="cpu",
+    random_state=0,
 )
 bags = bagger.fit_transform(X_train, y_train)
 print(f"classes: {', '.join(map(str, bagger.classes_))}")
@@ -51,8 +60,8 @@ print(
 #
 # A 2-D PCA of the training frames, with the frames of two videos per class and
 # their negatives. Colours are the frame classifier's predictions: the perturbation
-# moves every frame by the same vector (the arrow), and most of them land in the
-# region of another class while staying close to where they were.
+# moves every frame by the same vector (the arrow), and the share of frames whose
+# prediction changes is printed below the figure.
 frames = np.concatenate(bags.positive).astype(np.float32)
 negatives = np.concatenate(bags.negative).astype(np.float32)
 pca = PCA(n_components=2).fit(frames)
@@ -61,12 +70,13 @@ classes = bagger.classes_
 shown = np.concatenate([np.flatnonzero(y_train == c)[:2] for c in classes])
 lengths = np.array([len(v) for v in bags.positive])
 starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-rows = np.concatenate([np.arange(starts[i], starts[i] + lengths[i]) for i in shown])
+rows = np.concatenate([starts[i] + np.arange(lengths[i]) for i in shown])
 
 pred_clean = bagger.classifier_.predict(frames[rows])
 pred_adv = bagger.classifier_.predict(negatives[rows])
 print(
-    f"predictions changed on {np.mean(pred_clean != pred_adv):.1%} of the frames shown"
+    "predictions changed on "
+    f"{np.mean(pred_clean != pred_adv):.1%} of the frames shown"
 )
 
 P = pca.transform(frames[rows])
@@ -80,7 +90,9 @@ for ax, points, pred, title in (
 ):
     for k, name in enumerate(classes):
         sel = pred == k
-        ax.scatter(*points[sel].T, s=8, color=colors[k], label=f"predicted {name}")
+        ax.scatter(
+            *points[sel].T, s=8, color=colors[k], label=f"predicted {name}"
+        )
     ax.set_title(title)
     ax.set_xlabel("PC 1")
 axes[0].set_ylabel("PC 2")
@@ -88,11 +100,15 @@ shift = pca.components_ @ bagger.perturbation_
 centre = P.mean(axis=0)
 for ax in axes:
     ax.annotate(
-        "", xy=centre + shift, xytext=centre,
+        "",
+        xy=centre + shift,
+        xytext=centre,
         arrowprops=dict(arrowstyle="->", color="black", lw=2),
     )
 axes[1].legend(loc="best", fontsize=8)
-fig.suptitle("BasicMotions training frames, PCA projection; arrow: v projected")
+fig.suptitle(
+    "BasicMotions training frames, PCA projection; arrow: v projected"
+)
 fig.tight_layout()
 
 # %%
@@ -100,49 +116,59 @@ fig.tight_layout()
 # -----------------------------------
 #
 # For a range of norm bounds ``eps``, compute a universal perturbation on the
-# training frames (every fourth one, for speed) and measure on the *test* frames how often it changes the frame
-# classifier's prediction. The controls have the same norm: one random vector added
-# to every frame (what ``attack="shift"`` uses), and an independent random vector per
-# frame (``attack="noise"``). Random controls are averaged over 5 draws.
+# training frames (every fourth one, for speed) and measure on the *test* frames how
+# often it changes the frame classifier's prediction. The controls have the same
+# norm: one random vector added to every frame (what ``attack="shift"`` uses), and an
+# independent random vector per frame (``attack="noise"``). Random controls are
+# averaged over 5 draws.
 module = bagger.classifier_.module_
 train_frames = torch.as_tensor(frames[::4])
+test_bags = bagger.transform(X_test)
 test_frames = torch.as_tensor(
-    np.concatenate(bagger.transform(X_test).positive), dtype=torch.float32
+    np.concatenate(test_bags.positive), dtype=torch.float32
 )
 d = train_frames.shape[1]
 generator = torch_generator(0)
 
+
+def mean_rate(make_perturbation, n_draws=5):
+    """Fooling rate on the test frames, averaged over random draws."""
+    return np.mean(
+        [
+            fooling_rate(module, test_frames, make_perturbation())
+            for _ in range(n_draws)
+        ]
+    )
+
+
 eps_grid = [0.1, 0.25, 0.5, 0.75, 1.0]
-rates = {"universal (DeepFool)": [], "random shift": [], "random per frame": []}
+rates = {"universal": [], "random shift": [], "random per frame": []}
 for eps in eps_grid:
     v = universal_perturbation(
-        module, train_frames, eps=eps, max_passes=3, batch_size=256, random_state=0
+        module,
+        train_frames,
+        eps=eps,
+        max_passes=3,
+        batch_size=256,
+        random_state=0,
     ).perturbation
-    rates["universal (DeepFool)"].append(fooling_rate(module, test_frames, v))
+    rates["universal"].append(fooling_rate(module, test_frames, v))
     rates["random shift"].append(
-        np.mean(
-            [
-                fooling_rate(module, test_frames, random_directions((d,), eps, generator=generator))
-                for _ in range(5)
-            ]
-        )
+        mean_rate(lambda: random_directions((d,), eps, generator=generator))
     )
     rates["random per frame"].append(
-        np.mean(
-            [
-                fooling_rate(
-                    module,
-                    test_frames,
-                    random_directions(tuple(test_frames.shape), eps, generator=generator),
-                )
-                for _ in range(5)
-            ]
+        mean_rate(
+            lambda: random_directions(
+                tuple(test_frames.shape), eps, generator=generator
+            )
         )
     )
 
-print(f"{'eps':>6}" + "".join(f"{name:>24}" for name in rates))
+print(f"{'eps':>5}" + "".join(f"{name:>18}" for name in rates))
 for i, eps in enumerate(eps_grid):
-    print(f"{eps:>6.2f}" + "".join(f"{rates[name][i]:>24.1%}" for name in rates))
+    print(
+        f"{eps:>5.2f}" + "".join(f"{rates[name][i]:>18.1%}" for name in rates)
+    )
 
 fig, ax = plt.subplots(figsize=(6, 4))
 for name, values in rates.items():
@@ -155,11 +181,10 @@ ax.grid(alpha=0.3)
 fig.tight_layout()
 plt.show()
 
-gap = np.subtract(rates["universal (DeepFool)"], rates["random shift"])
-print(
-    "universal minus random shift, percentage points: "
-    + ", ".join(f"eps={e}: {100 * g:+.1f}" for e, g in zip(eps_grid, gap))
-)
+gap = np.subtract(rates["universal"], rates["random shift"])
+print("universal minus random shift, in percentage points:")
+for eps, g in zip(eps_grid, gap):
+    print(f"  eps={eps:.2f}: {100 * g:+.1f}")
 
 # %%
 # The universal perturbation is computed on the training frames only and is measured

@@ -43,9 +43,15 @@ X_train, y_train, X_test, y_test = load_basic_motions()
 
 cache = tempfile.TemporaryDirectory()
 bagger = AdversarialBagger(
-    max_passes=2, batch_size=256, classifier__max_epochs=10, device="cpu", random_state=0
+    max_passes=2,
+    batch_size=256,
+    classifier__max_epochs=10,
+    device="cpu",
+    random_state=0,
 )
-pooling = DiscriminativeSubspacePooling(max_iter=30, device="cpu", random_state=0)
+pooling = DiscriminativeSubspacePooling(
+    max_iter=30, device="cpu", random_state=0
+)
 pipe = Pipeline(
     [
         ("framescaler", FrameScaler()),
@@ -79,7 +85,9 @@ first = time.perf_counter() - start
 print(f"grid search: {first:.1f} s")
 print(f"best parameters: {search.best_params_}")
 print(f"best cross-validated accuracy: {search.best_score_:.3f}")
-print(f"test accuracy of the refitted best pipeline: {search.score(X_test, y_test):.3f}")
+print(
+    f"test accuracy of the refitted best pipeline: {search.score(X_test, y_test):.3f}"
+)
 
 # %%
 # The cache at work
@@ -94,7 +102,9 @@ search_c = GridSearchCV(
 start = time.perf_counter()
 search_c.fit(X_train, y_train)
 second = time.perf_counter() - start
-print(f"second search, new values of C only: {second:.1f} s (first: {first:.1f} s)")
+print(
+    f"second search, new values of C only: {second:.1f} s (first: {first:.1f} s)"
+)
 
 # %%
 # Scores of every setting
@@ -102,9 +112,17 @@ print(f"second search, new values of C only: {second:.1f} s (first: {first:.1f} 
 results = search.cv_results_
 fig, ax = plt.subplots(figsize=(7, 4))
 for eps in param_grid["adversarialbagger__eps"]:
-    for p, marker in zip(param_grid["discriminativesubspacepooling__n_components"], "os"):
-        sel = (np.asarray(results["param_adversarialbagger__eps"], dtype=float) == eps) & (
-            np.asarray(results["param_discriminativesubspacepooling__n_components"]) == p
+    for p, marker in zip(
+        param_grid["discriminativesubspacepooling__n_components"], "os"
+    ):
+        sel = (
+            np.asarray(results["param_adversarialbagger__eps"], dtype=float)
+            == eps
+        ) & (
+            np.asarray(
+                results["param_discriminativesubspacepooling__n_components"]
+            )
+            == p
         )
         ax.errorbar(
             np.asarray(results["param_svc__C"], dtype=float)[sel],

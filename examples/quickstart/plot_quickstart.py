@@ -10,17 +10,17 @@ recordings.
 
 The pipeline:
 
-0. :class:`~skdsp.FrameScaler` standardises each feature over all training frames:
+1. :class:`~skdsp.FrameScaler` standardises each feature over all training frames:
    the accelerometer and gyroscope channels have different units and scales, and the
    next steps scale every frame to unit length, which would otherwise be dominated by
    the largest channels;
-1. :class:`~skdsp.AdversarialBagger` trains a classifier on single frames and makes
+2. :class:`~skdsp.AdversarialBagger` trains a classifier on single frames and makes
    each video's negative bag by adding a universal adversarial perturbation to its
    frames;
-2. :class:`~skdsp.DiscriminativeSubspacePooling` learns, per video, the subspace
+3. :class:`~skdsp.DiscriminativeSubspacePooling` learns, per video, the subspace
    that separates its frames from its negatives while respecting temporal order;
-3. :class:`~skdsp.SubspaceKernel` compares subspaces with the projection RBF kernel;
-4. an SVM with a precomputed kernel classifies the videos.
+4. :class:`~skdsp.SubspaceKernel` compares subspaces with the projection RBF kernel;
+5. an SVM with a precomputed kernel classifies the videos.
 
 The baseline averages the frames of each video, standardises the means and
 classifies them with an RBF SVM.
@@ -35,7 +35,6 @@ classifies them with an RBF SVM.
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -52,7 +51,9 @@ from skdsp.datasets import load_basic_motions
 
 X_train, y_train, X_test, y_test = load_basic_motions()
 print(f"{len(X_train)} training and {len(X_test)} test videos")
-print(f"first video: {X_train[0].shape[0]} frames x {X_train[0].shape[1]} features")
+print(
+    f"first video: {X_train[0].shape[0]} frames x {X_train[0].shape[1]} features"
+)
 print(f"classes: {', '.join(sorted(set(map(str, y_train))))}")
 
 # %%
@@ -65,8 +66,12 @@ print(f"classes: {', '.join(sorted(set(map(str, y_train))))}")
 # built on a CPU; ``"auto"`` (the default) would use a GPU when there is one.
 dsp = make_pipeline(
     FrameScaler(),
-    AdversarialBagger(max_passes=3, batch_size=256, device="cpu", random_state=0),
-    DiscriminativeSubspacePooling(n_components=3, device="cpu", random_state=0),
+    AdversarialBagger(
+        max_passes=3, batch_size=256, device="cpu", random_state=0
+    ),
+    DiscriminativeSubspacePooling(
+        n_components=3, device="cpu", random_state=0
+    ),
     SubspaceKernel(kernel="projection_rbf"),
     SVC(kernel="precomputed", C=10),
 )
@@ -74,7 +79,9 @@ start = time.perf_counter()
 dsp.fit(X_train, y_train)
 dsp_accuracy = dsp.score(X_test, y_test)
 dsp_seconds = time.perf_counter() - start
-print(f"DSP: test accuracy {dsp_accuracy:.3f} ({dsp_seconds:.1f} s to fit and score)")
+print(
+    f"DSP: test accuracy {dsp_accuracy:.3f} ({dsp_seconds:.1f} s to fit and score)"
+)
 
 # %%
 # What the pipeline computed
@@ -102,7 +109,9 @@ print(
 # %%
 # Average pooling
 # ---------------
-average = make_pipeline(AveragePooling(), StandardScaler(), SVC(kernel="rbf", C=10))
+average = make_pipeline(
+    AveragePooling(), StandardScaler(), SVC(kernel="rbf", C=10)
+)
 start = time.perf_counter()
 average.fit(X_train, y_train)
 average_accuracy = average.score(X_test, y_test)
@@ -126,13 +135,20 @@ print(
     f"({round(diff * len(y_test)):+d} of {len(y_test)} test videos)"
 )
 
+# %%
+# The confusion matrices of both methods on the test recordings.
+
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
 for ax, model, name, acc in (
     (axes[0], dsp, "DSP + subspace kernel", dsp_accuracy),
     (axes[1], average, "average pooling + RBF", average_accuracy),
 ):
     ConfusionMatrixDisplay.from_predictions(
-        y_test, model.predict(X_test), ax=ax, colorbar=False, xticks_rotation=30
+        y_test,
+        model.predict(X_test),
+        ax=ax,
+        colorbar=False,
+        xticks_rotation=30,
     )
     ax.set_title(f"{name}: accuracy {acc:.3f}")
 fig.tight_layout()

@@ -33,12 +33,16 @@ from skdsp.datasets import load_basic_motions
 from skdsp.pooling import solve_dsp
 
 X_train, y_train, X_test, y_test = load_basic_motions()
-videos = [v / np.linalg.norm(v, axis=1, keepdims=True) for v in X_train + X_test]
+videos = [
+    v / np.linalg.norm(v, axis=1, keepdims=True) for v in X_train + X_test
+]
 rng = np.random.default_rng(0)
 negatives = []
 for v in videos:
     noise = rng.standard_normal(v.shape)
-    negatives.append(v + 0.5 * noise / np.linalg.norm(noise, axis=1, keepdims=True))
+    negatives.append(
+        v + 0.5 * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+    )
 
 # %%
 # Timing
@@ -48,14 +52,18 @@ for v in videos:
 # solvers use the same starting points, objective and iteration budget.
 MAX_ITER = 30
 sizes = [1, 4, 16, 32]
-settings = dict(n_components=3, max_iter=MAX_ITER, device="cpu", dtype="float64")
+settings = dict(
+    n_components=3, max_iter=MAX_ITER, device="cpu", dtype="float64"
+)
 
 
 def timed(solver, n):
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        result = solve_dsp(videos[:n], negatives[:n], solver=solver, **settings)
+        result = solve_dsp(
+            videos[:n], negatives[:n], solver=solver, **settings
+        )
         times.append(time.perf_counter() - start)
     return float(np.median(times)), result
 
@@ -68,7 +76,9 @@ for n in sizes:
         timings[solver].append(seconds)
         objectives[solver, n] = result.objective
 
-print(f"{'videos':>7} {'batched (s)':>12} {'pymanopt (s)':>13} {'speed-up':>9}")
+print(
+    f"{'videos':>7} {'batched (s)':>12} {'pymanopt (s)':>13} {'speed-up':>9}"
+)
 for i, n in enumerate(sizes):
     b, p = timings["batched"][i], timings["pymanopt"][i]
     print(f"{n:>7} {b:>12.3f} {p:>13.3f} {p / b:>8.1f}x")

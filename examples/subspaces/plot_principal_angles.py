@@ -27,6 +27,7 @@ subspaces of the frames (the solver's starting point).
 # fast.
 import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from skdsp import AdversarialBagger, DiscriminativeSubspacePooling, FrameScaler
 from skdsp.datasets import load_basic_motions
@@ -36,13 +37,17 @@ X_train, y_train, X_test, y_test = load_basic_motions()
 p = 3
 
 scaler = FrameScaler().fit(X_train)
-bagger = AdversarialBagger(max_passes=3, batch_size=256, device="cpu", random_state=0)
+bagger = AdversarialBagger(
+    max_passes=3, batch_size=256, device="cpu", random_state=0
+)
 bagger.fit(scaler.transform(X_train), y_train)
 bags = bagger.transform(scaler.transform(X_test))
 pooling = DiscriminativeSubspacePooling(
     n_components=p, bidirectional=False, device="cpu", random_state=0
 )
-U_dsp = unpack_descriptors(pooling.fit_transform(bags)).subspaces[:, 0]  # (n, d, p)
+U_dsp = unpack_descriptors(pooling.fit_transform(bags)).subspaces[
+    :, 0
+]  # (n, d, p)
 
 
 def pca_basis(frames, p):
@@ -84,36 +89,39 @@ for name, U in (("PCA", U_pca), ("DSP", U_dsp)):
 # Same activity against different activities
 # -------------------------------------------
 #
-# Left and centre: the mean principal angle between every pair of test recordings,
-# sorted by activity (blocks on the diagonal are pairs of the same activity). Right:
-# the distribution of that angle for pairs of the same and of different activities.
-fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-ticks = [np.flatnonzero(labels == c).mean() for c in np.unique(labels)]
-for ax, name in zip(axes[:2], results):
+# The mean principal angle between every pair of test recordings, sorted by
+# activity: blocks on the diagonal are pairs of the same activity.
+names = np.unique(labels)
+ticks = [np.flatnonzero(labels == c).mean() for c in names]
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), layout="constrained")
+for ax, name in zip(axes, results):
     im = ax.imshow(results[name][0], cmap="viridis", vmin=0, vmax=90)
     ax.set_title(f"{name} subspaces")
-    ax.set_xticks(ticks, np.unique(labels), rotation=30)
-    ax.set_yticks(ticks, np.unique(labels))
-fig.colorbar(im, ax=axes[:2], label="mean principal angle (degrees)", shrink=0.8)
+    ax.set_xticks(ticks, names, rotation=30)
+    ax.set_yticks(ticks, names if ax is axes[0] else [])
+cbar = fig.colorbar(im, ax=axes, label="mean principal angle (degrees)", shrink=0.9)
 
+# %%
+# The distribution of that angle over pairs of the same activity and pairs of
+# different activities.
 bins = np.linspace(0, 90, 31)
-for name, style in (("PCA", "--"), ("DSP", "-")):
+fig, axes = plt.subplots(
+    1, 2, figsize=(10, 3.6), sharex=True, sharey=True, layout="constrained"
+)
+for ax, name in zip(axes, results):
     _, within, between = results[name]
-    axes[2].hist(within, bins=bins, histtype="step", linestyle=style, color="C0",
-                 density=True, label=f"{name}, same activity")
-    axes[2].hist(between, bins=bins, histtype="step", linestyle=style, color="C1",
-                 density=True, label=f"{name}, different")
-axes[2].set_xlabel("mean principal angle (degrees)")
-axes[2].set_ylabel("density")
-axes[2].legend(fontsize=8)
+    ax.hist(within, bins=bins, alpha=0.6, density=True, label="same activity")
+    ax.hist(between, bins=bins, alpha=0.6, density=True, label="different")
+    ax.set_title(f"{name} subspaces")
+    ax.set_xlabel("mean principal angle (degrees)")
+axes[0].set_ylabel("density over pairs")
+axes[1].legend()
 plt.show()
 
 # %%
 # How well does the angle separate same-activity from different-activity pairs? The
 # area under the ROC curve of "smaller angle means same activity" summarises it: 0.5
 # is chance, 1 is perfect.
-from sklearn.metrics import roc_auc_score  # noqa: E402
-
 auc = {}
 for name, (_, within, between) in results.items():
     scores = -np.concatenate([within, between])
@@ -121,7 +129,7 @@ for name, (_, within, between) in results.items():
     auc[name] = roc_auc_score(truth, scores)
     print(f"{name}: AUC {auc[name]:.3f}")
 better = max(auc, key=auc.get)
-print(f"On this data the {better} subspaces separate the activities better by this measure.")
+print(f"On this data, the {better} subspaces separate the activities better.")
 
 # %%
 # PCA subspaces only describe where a video's frames lie; DSP subspaces are pulled
