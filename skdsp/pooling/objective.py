@@ -244,21 +244,15 @@ class DSPBatch:
 
 
 def _pairs(n_max, dtype, device):
-    """Index pairs ``i < j`` of ``n_max`` frames and their incidence matrix.
+    """Index pairs ``i < j`` of ``n_max`` frames.
 
     Returns
     -------
     first, second : Tensor of shape (n_pairs,)
         ``i`` and ``j`` of each pair.
-    incidence : Tensor of shape (n_pairs, n_max)
-        +1 at ``i``, -1 at ``j``: maps per-pair derivatives to per-frame ones.
     """
     first, second = torch.triu_indices(n_max, n_max, offset=1, device=device)
-    incidence = torch.zeros((first.shape[0], n_max), dtype=dtype, device=device)
-    rows = torch.arange(first.shape[0], device=device)
-    incidence[rows, first] = 1.0
-    incidence[rows, second] = -1.0
-    return first, second, incidence
+    return first.contiguous(), second.contiguous()
 
 
 def _order_term(energy, order_sign, pad, eta, *, pairs=None, need_grad):
@@ -289,7 +283,7 @@ def _order_term(energy, order_sign, pad, eta, *, pairs=None, need_grad):
     if n_max < 2:
         value = energy.new_zeros(energy.shape[:-1])
         return value, (torch.zeros_like(energy) if need_grad else None)
-    first, second, incidence = pairs if pairs is not None else _pairs(
+    first, second = pairs if pairs is not None else _pairs(
         n_max, energy.dtype, energy.device
     )
     sign = order_sign[..., None]
@@ -310,7 +304,10 @@ def _order_term(energy, order_sign, pad, eta, *, pairs=None, need_grad):
         on = (diff > 0).to(e.dtype)
         values.append((diff * on).sum(dim=0))
         # d/de_t: +s for each active pair (t, j), -s for each active pair (i, t).
-        grads.append(incidence.T @ on)
+        d_e = torch.zeros((n_max, on.shape[1]), dtype=e.dtype, device=e.device)
+        d_e.index_add_(0, first, on)
+        d_e.index_add_(0, second, on, alpha=-1)
+        grads.append(d_e)
     value = (torch.cat(values) if len(values) > 1 else values[0]).reshape(energy.shape[:-1])
     if not need_grad:
         return value, None

@@ -268,6 +268,7 @@ def warn_deficient(indices, n_components, stacklevel=2):
     )
 
 
+@torch.inference_mode()
 def solve_validated(
     videos,
     negatives,
