@@ -23,6 +23,7 @@ cross-validation on the BasicMotions training set.
 # iterations per video (default 100).
 import tempfile
 import time
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,6 +41,10 @@ from skdsp import (
 from skdsp.datasets import load_basic_motions
 
 X_train, y_train, X_test, y_test = load_basic_motions()
+
+# joblib warns when hashing a step's input for the cache takes over half a second;
+# that is the price of the cache here, small next to the pooling it saves.
+warnings.filterwarnings("ignore", message="Persisting input arguments took")
 
 cache = tempfile.TemporaryDirectory()
 bagger = AdversarialBagger(
