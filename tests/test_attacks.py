@@ -59,7 +59,7 @@ def _linear_distance(lin, x, norm):
     return dist
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _trained_mlp(n=600, d=10, k=3, seed=0):
     """A small MLP trained (seeded) on overlapping Gaussian classes (cached: tests must
     leave it in eval mode)."""

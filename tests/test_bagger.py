@@ -16,7 +16,7 @@ from torch import nn
 
 from skdsp import AdversarialBagger, Bags
 from skdsp.adversarial import attacks
-from skdsp.adversarial.classifier import FrameMLP, make_frame_classifier
+from skdsp.adversarial.classifier import make_frame_classifier
 from skdsp.utils.estimator_checks import make_videos, parametrize_with_sequence_checks
 
 
@@ -29,7 +29,7 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-FAST = dict(classifier__max_epochs=4, device="cpu", random_state=0)
+FAST = {"classifier__max_epochs": 4, "device": "cpu", "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -323,14 +323,14 @@ def test_uap_fools_a_real_classifier_more_than_noise_of_the_same_norm():
     from skdsp.datasets import load_basic_motions
 
     X, y, _, _ = load_basic_motions()
-    common = dict(
-        eps=0.1,
-        max_passes=3,
-        classifier__max_epochs=10,
-        classifier__batch_size=256,
-        device="cpu",
-        random_state=0,
-    )
+    common = {
+        "eps": 0.1,
+        "max_passes": 3,
+        "classifier__max_epochs": 10,
+        "classifier__batch_size": 256,
+        "device": "cpu",
+        "random_state": 0,
+    }
     uap = AdversarialBagger(attack="uap", **common).fit(X, y)
     assert np.linalg.norm(uap.perturbation_) <= 0.1 + 1e-6
     # Controls against the same classifier, on the same (normalised) frames.

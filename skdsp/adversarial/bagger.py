@@ -139,7 +139,7 @@ default=None
     (6, (20, 8), (20, 8))
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: dict = {
         "classifier": [None, HasMethods(["fit", "predict"]), torch.nn.Module, type],
         "attack": [StrOptions(set(_ATTACKS))],
         "eps": [Interval(Real, 0, None, closed="left")],

@@ -64,19 +64,19 @@ def make_frame_classifier(**kwargs):
     """
     from skorch import NeuralNetClassifier
 
-    params = dict(
-        module=FrameMLP,
-        criterion=nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adam,
-        optimizer__weight_decay=1e-4,
-        lr=1e-3,
-        max_epochs=30,
-        batch_size=128,
-        iterator_train__shuffle=True,
-        train_split=None,
-        verbose=0,
-        device="cpu",
-    )
+    params = {
+        "module": FrameMLP,
+        "criterion": nn.CrossEntropyLoss,
+        "optimizer": torch.optim.Adam,
+        "optimizer__weight_decay": 1e-4,
+        "lr": 1e-3,
+        "max_epochs": 30,
+        "batch_size": 128,
+        "iterator_train__shuffle": True,
+        "train_split": None,
+        "verbose": 0,
+        "device": "cpu",
+    }
     params.update(kwargs)
     return NeuralNetClassifier(**params)
 
