@@ -268,6 +268,7 @@ def batched_rcg(
     # Problems to freeze before the next iteration (a sync per iteration, not more).
     stop = gg < tol * tol
     reason = torch.where(stop, GRAD_TOL, reason)
+    any_stop = bool(stop.any())
 
     def freeze(mask, n_done):
         idx = ids[mask]
@@ -281,7 +282,7 @@ def batched_rcg(
         if it == max_iter:
             reason = torch.where(running & (reason == RUNNING), MAX_ITER, reason)
             stop = running
-        if bool(stop.any()):
+        if it == max_iter or any_stop:
             freeze(stop, it)
             running = running & ~stop
             n_running = int(running.sum())
@@ -355,9 +356,11 @@ def batched_rcg(
         too_small = found & (step_len < min_step)
         converged = gg_new < tol * tol
         stop = running & (give_up | too_small | converged)
-        reason = torch.where(converged, GRAD_TOL, reason)
-        reason = torch.where(too_small, STEP_TOL, reason)
-        reason = torch.where(give_up, NO_DECREASE, reason)
+        any_stop = bool(stop.any())
+        if any_stop:
+            reason = torch.where(converged, GRAD_TOL, reason)
+            reason = torch.where(too_small, STEP_TOL, reason)
+            reason = torch.where(give_up, NO_DECREASE, reason)
         W, P, cost, grad, P_grad, gg = W_new, P_new, cost_new, grad_new, P_grad_new, gg_new
         D, PD, df0, d_norm = D_new, PD_new, df0_new, norm_new
         steepest = restart | (beta == 0)
