@@ -220,3 +220,19 @@ def test_cuda_matches_cpu():
     assert orthonormality_error(gpu.subspaces) < 1e-12
     ref = solve_dsp(videos[:1], negatives[:1], solver="pymanopt", device="cuda", **kw)
     assert np.isfinite(ref.objective).all()
+
+
+def test_ragged_batch_survives_compaction_of_converged_videos():
+    # Real ragged videos run long enough that more than half of them stop, among them
+    # the longest; the solver then continues on a sub-batch of the same row layout.
+    from skdsp.datasets import load_japanese_vowels
+
+    videos = load_japanese_vowels()[0][:30]
+    rng = np.random.default_rng(0)
+    negatives = [rng.normal(size=v.shape) for v in videos]
+    kw = dict(max_iter=100, dtype="float64", random_state=0)
+    together = solve_dsp(videos, negatives, **kw)
+    assert np.all(np.isfinite(together.objective))
+    for i in (0, 1, 29):
+        alone = solve_dsp([videos[i]], [negatives[i]], **kw)
+        assert alone.objective[0] == pytest.approx(together.objective[i], rel=1e-6)

@@ -95,20 +95,16 @@ class DSPBatch:
         return self.S.shape[0]
 
     def take(self, index):
-        """The sub-batch of the videos at ``index`` (a 1-D index tensor)."""
-        n_max = int(self.n_frames[index].max()) if len(index) else 0
-        n_neg_rows = self.S.shape[1] - self.n_max
-        keep = torch.cat(
-            [
-                torch.arange(n_max, device=self.S.device),
-                self.n_max + torch.arange(n_neg_rows, device=self.S.device),
-            ]
-        )
+        """The sub-batch of the videos at ``index`` (a 1-D index tensor).
+
+        Rows keep their layout (the solver carries projections of every row across the
+        call), so a sub-batch is padded like the batch it came from.
+        """
         return DSPBatch(
-            S=self.S[index][:, keep],
-            labels=self.labels[index][:, keep],
+            S=self.S[index],
+            labels=self.labels[index],
             n_frames=self.n_frames[index],
-            n_max=n_max,
+            n_max=self.n_max,
             order_sign=self.order_sign[index],
             bag_weight=self.bag_weight[index],
             order_weight=self.order_weight[index],
