@@ -185,6 +185,9 @@ _SKIP_MEMBER = re.compile(r"^set_\w+_request$")
 def _skip_member(app, what, name, obj, skip, options):
     if _SKIP_MEMBER.match(name):
         return True
+    # The fields of a named tuple are described in its Attributes section already.
+    if (getattr(obj, "__doc__", None) or "").startswith("Alias for field number"):
+        return True
     return skip
 
 
