@@ -59,7 +59,7 @@ from skdsp.manifolds.stiefel import (
 __all__ = ["batched_rcg", "RCGResult", "STOPPING_REASONS"]
 
 RUNNING, MAX_ITER, GRAD_TOL, STEP_TOL, NO_DECREASE = range(5)
-DEFAULT_LADDER = (2.0, 1.0, 0.5, 2.0**-4)
+DEFAULT_LADDER = (2.0, 1.0, 2.0**-3)
 STOPPING_REASONS = {
     MAX_ITER: "max_iter reached",
     GRAD_TOL: "gradient norm below tol",
