@@ -184,3 +184,18 @@ def test_objective_on_cuda():
     out = dsp_objective(torch.as_tensor(U, device="cuda"), X, Z)
     assert out.device.type == "cuda"
     assert float(out) == pytest.approx(loop_objective(U, X, Z), rel=1e-10)
+
+
+def test_take_keeps_layout_and_gram():
+    rng = np.random.default_rng(11)
+    problems = [random_problem(rng, n=n, m=m, d=9) for n, m in [(3, 2), (6, 4), (2, 5)]]
+    batch = make_batch([X for _, X, _ in problems], [Z for _, _, Z in problems],
+                       reverse=[False, True, False], dtype=torch.float64)
+    UT = torch.as_tensor(np.stack([U for U, _, _ in problems])).transpose(-1, -2)
+    GT = torch.randn(UT.shape[0], UT.shape[1], batch.S.shape[1], dtype=torch.float64)
+    full = batch.project_egrad(GT, batch.backproject(GT))  # builds the Gram matrix
+    torch.testing.assert_close(full, batch.project(batch.backproject(GT)))
+    index = torch.tensor([2, 0])
+    sub = batch.take(index)
+    torch.testing.assert_close(sub._cache["gram"], sub.S @ sub.S.transpose(-1, -2))
+    torch.testing.assert_close(sub.cost(sub.project(UT[index])), batch.cost(batch.project(UT))[index])

@@ -100,7 +100,7 @@ class DSPBatch:
         Rows keep their layout (the solver carries projections of every row across the
         call), so a sub-batch is padded like the batch it came from.
         """
-        return DSPBatch(
+        sub = DSPBatch(
             S=self.S[index],
             labels=self.labels[index],
             n_frames=self.n_frames[index],
@@ -111,6 +111,9 @@ class DSPBatch:
             eta=self.eta,
             margin=self.margin,
         )
+        if "gram" in self._cache:  # no need to recompute it from the data
+            sub._cache["gram"] = self._cache["gram"][index]
+        return sub
 
     # -- passes over the features -------------------------------------------------
     def project(self, VT):
