@@ -103,7 +103,9 @@ for ax in axes:
         "",
         xy=centre + shift,
         xytext=centre,
-        arrowprops=dict(arrowstyle="->", color="black", lw=2),
+        arrowprops=dict(
+            arrowstyle="-|>", color="black", lw=2.5, mutation_scale=20
+        ),
     )
 axes[1].legend(loc="best", fontsize=8)
 fig.suptitle(

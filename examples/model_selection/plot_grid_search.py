@@ -88,7 +88,9 @@ start = time.perf_counter()
 search.fit(X_train, y_train)
 first = time.perf_counter() - start
 print(f"grid search: {first:.1f} s")
-print(f"best parameters: {search.best_params_}")
+print("best parameters:")
+for name, value in search.best_params_.items():
+    print(f"  {name} = {value}")
 print(f"best cross-validated accuracy: {search.best_score_:.3f}")
 print(
     f"test accuracy of the refitted best pipeline: {search.score(X_test, y_test):.3f}"
@@ -115,25 +117,21 @@ print(
 # Scores of every setting
 # -----------------------
 results = search.cv_results_
-fig, ax = plt.subplots(figsize=(7, 4))
+eps_col = np.asarray(results["param_adversarialbagger__eps"], dtype=float)
+p_col = np.asarray(
+    results["param_discriminativesubspacepooling__n_components"], dtype=int
+)
+c_col = np.asarray(results["param_svc__C"], dtype=float)
+
+fig, ax = plt.subplots(figsize=(8, 4), layout="constrained")
 for eps in param_grid["adversarialbagger__eps"]:
-    for p, marker in zip(
-        param_grid["discriminativesubspacepooling__n_components"], "os"
-    ):
-        sel = (
-            np.asarray(results["param_adversarialbagger__eps"], dtype=float)
-            == eps
-        ) & (
-            np.asarray(
-                results["param_discriminativesubspacepooling__n_components"]
-            )
-            == p
-        )
+    for p in param_grid["discriminativesubspacepooling__n_components"]:
+        sel = (eps_col == eps) & (p_col == p)
         ax.errorbar(
-            np.asarray(results["param_svc__C"], dtype=float)[sel],
+            c_col[sel],
             results["mean_test_score"][sel],
             yerr=results["std_test_score"][sel],
-            marker=marker,
+            marker="o" if p == 2 else "s",
             capsize=3,
             label=f"eps={eps}, n_components={p}",
         )
@@ -141,9 +139,8 @@ ax.set_xscale("log")
 ax.set_xlabel("SVM C")
 ax.set_ylabel("cross-validated accuracy (3 folds)")
 ax.set_title("GridSearchCV over the DSP pipeline, BasicMotions training set")
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
 ax.grid(alpha=0.3)
-fig.tight_layout()
 plt.show()
 
 cache.cleanup()
