@@ -188,7 +188,7 @@ def test_objective_on_cuda():
 
 def test_take_keeps_layout_and_gram():
     rng = np.random.default_rng(11)
-    problems = [random_problem(rng, n=n, m=m, d=9) for n, m in [(3, 2), (6, 4), (2, 5)]]
+    problems = [random_problem(rng, n=n, m=m, d=20) for n, m in [(3, 2), (6, 4), (2, 5)]]
     batch = make_batch([X for _, X, _ in problems], [Z for _, _, Z in problems],
                        reverse=[False, True, False], dtype=torch.float64)
     UT = torch.as_tensor(np.stack([U for U, _, _ in problems])).transpose(-1, -2)
