@@ -236,3 +236,20 @@ def test_ragged_batch_survives_compaction_of_converged_videos():
     for i in (0, 1, 29):
         alone = solve_dsp([videos[i]], [negatives[i]], **kw)
         assert alone.objective[0] == pytest.approx(together.objective[i], rel=1e-6)
+
+
+def test_host_eigendecomposition_path_matches():
+    """The path used for large CUDA batches (threads over chunks on the host) agrees."""
+    from skdsp.pooling.solve import _batched_eigh
+
+    A = torch.randn(7, 40, 40, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    A = A @ A.transpose(-1, -2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        evals, evecs = _batched_eigh(A, host=True)
+    finally:
+        torch.set_num_threads(threads)
+    ref_vals, _ = torch.linalg.eigh(A)
+    torch.testing.assert_close(evals, ref_vals)
+    torch.testing.assert_close(evecs @ torch.diag_embed(evals) @ evecs.transpose(-1, -2), A)

@@ -65,6 +65,32 @@ def _normalise_frames(batch):
     F /= norms.clamp_min(torch.finfo(F.dtype).tiny)
 
 
+def _batched_eigh(A, *, host=None):
+    """``torch.linalg.eigh`` of a batch, on the host for large CUDA batches.
+
+    cuSOLVER's batched eigensolver only serves matrices up to 32 x 32; beyond that
+    torch factorises a CUDA batch one matrix at a time, far slower than LAPACK on the
+    host, where the batch is split across threads.
+    """
+    if host is None:
+        host = A.is_cuda and A.shape[-1] > 32
+    if not host:
+        return torch.linalg.eigh(A)
+    A_host = A.cpu()
+    n_chunks = max(1, min(torch.get_num_threads(), A_host.shape[0]))
+    chunks = torch.tensor_split(A_host, n_chunks)
+    if n_chunks == 1:
+        parts = [torch.linalg.eigh(chunks[0])]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_chunks) as pool:
+            parts = list(pool.map(torch.linalg.eigh, chunks))
+    evals = torch.cat([e for e, _ in parts]).to(A.device)
+    evecs = torch.cat([v for _, v in parts]).to(A.device)
+    return evals, evecs
+
+
 def _initial_subspaces(batch, p, seeds):
     """Top-``p`` left singular vectors of ``X^T`` for every video of a batch.
 
@@ -82,7 +108,7 @@ def _initial_subspaces(batch, p, seeds):
     F = batch.S[:, : batch.n_max]
     B, n_max, d = F.shape
     dt = F.dtype
-    evals, evecs = torch.linalg.eigh((F @ F.transpose(-1, -2)).to(torch.float64))
+    evals, evecs = _batched_eigh((F @ F.transpose(-1, -2)).to(torch.float64))
     k = min(p, n_max)
     top = torch.flip(evals[:, -k:], dims=[-1]).clamp_min(0)  # descending
     A = torch.flip(evecs[:, :, -k:], dims=[-1])
