@@ -23,14 +23,19 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skdsp.descriptor import unpack_descriptors
+from skdsp.utils.validation import check_labels
 
 __all__ = [
     "projection_kernel",
     "projection_distance",
     "projection_rbf_kernel",
     "mean_rbf_kernel",
+    "kernel_target_alignment",
     "SubspaceKernel",
 ]
+
+#: Mixing weights tried by ``SubspaceKernel(mean_weight="auto")``.
+MEAN_WEIGHT_GRID = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 
 # Pairs of bases are compared in row blocks of at most this many entries of U^T V.
 _BLOCK_VALUES = 2**24
@@ -222,6 +227,34 @@ def mean_rbf_kernel(A, B=None, *, gamma=1.0):
     return _finish(torch.exp(-gamma * D2), numpy_out)
 
 
+def kernel_target_alignment(K, y):
+    """Centred alignment between a Gram matrix and the labels.
+
+    ``A(K, y) = <K_c, Y_c>_F / (||K_c||_F ||Y_c||_F)`` with ``Y_ij = [y_i = y_j]`` and
+    ``K_c = H K H``, ``H = I - 11^T / n`` (Cortes, Mohri and Rostamizadeh, 2012). It is
+    1 when the kernel groups the videos exactly by class.
+
+    Parameters
+    ----------
+    K : ndarray of shape (n_videos, n_videos)
+    y : array-like of shape (n_videos,)
+
+    Returns
+    -------
+    alignment : float in [-1, 1]
+    """
+    K = np.asarray(K, dtype=np.float64)
+    y = np.asarray(y)
+    Y = (y[:, None] == y[None, :]).astype(np.float64)
+
+    def centre(M):
+        return M - M.mean(axis=0) - M.mean(axis=1)[:, None] + M.mean()
+
+    Kc, Yc = centre(K), centre(Y)
+    denom = np.linalg.norm(Kc) * np.linalg.norm(Yc)
+    return float((Kc * Yc).sum() / denom) if denom > 0 else 0.0
+
+
 class SubspaceKernel(TransformerMixin, BaseEstimator):
     """Kernel between subspace descriptors and those of the training videos.
 
@@ -245,8 +278,13 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
 
     With ``mean_weight = a > 0``, the kernel is ``(1 - a) k_subspace + a k_mean``,
     with ``k_mean = exp(-mean_gamma ||m - m'||^2)`` on the videos' mean frames
-    (descriptors made with ``include_mean=True``). A convex combination of positive
-    (semi-)definite kernels is one too.
+    (descriptors made with ``include_mean=True``), each feature of the means
+    standardised with the training means' statistics: ``k_mean`` is then the kernel an
+    RBF SVM uses on standardised average pooling. A convex combination of positive
+    (semi-)definite kernels is one too. ``mean_weight="auto"`` picks ``a`` on the
+    training videos from ``0, 0.1, ..., 1`` by :func:`kernel_target_alignment` with
+    the labels passed to ``fit``: the subspace kernel keeps the weight that the data
+    give it, and average pooling takes over where the subspaces carry nothing.
 
     Parameters
     ----------
@@ -256,12 +294,13 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
         Width of ``"projection_rbf"``. None: ``1 / mean(d^2)`` over pairs of distinct
         training videos (1 if they all coincide), so that a typical pair has kernel
         value ``exp(-1)``; stored in ``gamma_``.
-    mean_weight : float in [0, 1], default=0.0
-        Weight of the kernel on mean frames.
+    mean_weight : float in [0, 1] or "auto", default=0.0
+        Weight of the kernel on mean frames; ``"auto"`` chooses it by kernel-target
+        alignment (needs ``y`` in ``fit``). The weight used is ``mean_weight_``.
     mean_gamma : float, default=None
-        Width of the kernel on mean frames. None: ``1 / (n_features * var)`` with the
-        variance of all entries of the training means (as scikit-learn's
-        ``gamma="scale"``); stored in ``mean_gamma_``.
+        Width of the kernel on standardised mean frames. None: ``1 / n_features`` (as
+        scikit-learn's ``gamma="scale"`` on standardised data); stored in
+        ``mean_gamma_``.
     normalize : bool, default=True
         Divide ``||U^T V||_F^2`` and ``d^2`` by ``n_directions * n_components``, so the
         projection kernel lies in ``[0, 1]`` with ones on its diagonal, and ``d^2`` in
@@ -273,7 +312,13 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
     subspaces_ : ndarray of shape (n_train_videos, n_directions, n_features, n_components)
         Training subspaces.
     means_ : ndarray of shape (n_train_videos, n_features) or None
-        Training mean frames (kept only when ``mean_weight > 0``).
+        Standardised training mean frames (kept only when the mean kernel is used).
+    mean_center_, mean_scale_ : ndarray of shape (n_features,) or None
+        Statistics that standardise the mean frames.
+    mean_weight_ : float
+        The weight of the mean kernel in use.
+    alignments_ : dict of float to float or None
+        With ``mean_weight="auto"``: the alignment of each weight tried.
     gamma_ : float or None
         The width used by ``"projection_rbf"``.
     mean_gamma_ : float or None
@@ -308,7 +353,7 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "kernel": [StrOptions({"projection_rbf", "projection"})],
         "gamma": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "mean_weight": [Interval(numbers.Real, 0, 1, closed="both")],
+        "mean_weight": [Interval(numbers.Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "mean_gamma": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "normalize": ["boolean"],
     }
@@ -340,9 +385,9 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
                     f"have {fitted}; transform needs descriptors made like the "
                     "training ones."
                 )
-        if self.mean_weight > 0 and desc.mean is None:
+        if self.mean_weight != 0 and desc.mean is None:
             raise ValueError(
-                f"mean_weight={self.mean_weight} needs the videos' mean frames, but the "
+                f"mean_weight={self.mean_weight!r} needs the videos' mean frames, but the "
                 "descriptors carry none; make them with "
                 "DiscriminativeSubspacePooling(include_mean=True), or set mean_weight=0."
             )
@@ -350,14 +395,14 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
         return desc
 
     def fit(self, X, y=None):
-        """Keep the training subspaces and settle the kernel widths.
+        """Keep the training subspaces and settle the kernel widths and weights.
 
         Parameters
         ----------
         X : array-like of shape (n_train_videos, n_descriptor_columns)
             Rows of :meth:`DiscriminativeSubspacePooling.transform`.
-        y : None
-            Ignored.
+        y : array-like of shape (n_train_videos,), default=None
+            Labels; needed only by ``mean_weight="auto"``.
 
         Returns
         -------
@@ -375,18 +420,40 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
                 n = D2.shape[0]
                 mean = D2.sum() / (n * (n - 1)) if n > 1 else 0.0
                 self.gamma_ = float(1.0 / mean) if mean > 1e-12 else 1.0
-        self.means_ = None
-        self.mean_gamma_ = None
-        if self.mean_weight > 0:
-            self.means_ = np.array(desc.mean, dtype=np.float64)
-            if self.mean_gamma is not None:
-                self.mean_gamma_ = float(self.mean_gamma)
-            else:
-                var = self.means_.var()
-                self.mean_gamma_ = (
-                    float(1.0 / (self.means_.shape[1] * var)) if var > 1e-12 else 1.0
+        self.means_ = self.mean_center_ = self.mean_scale_ = self.mean_gamma_ = None
+        self.alignments_ = None
+        self.mean_weight_ = 0.0 if self.mean_weight == "auto" else float(self.mean_weight)
+        if self.mean_weight != 0:
+            means = np.array(desc.mean, dtype=np.float64)
+            self.mean_center_ = means.mean(axis=0)
+            std = means.std(axis=0)
+            self.mean_scale_ = np.where(std > 1e-12, std, 1.0)
+            self.means_ = (means - self.mean_center_) / self.mean_scale_
+            self.mean_gamma_ = (
+                float(self.mean_gamma) if self.mean_gamma is not None
+                else 1.0 / self.means_.shape[1]
+            )
+        if self.mean_weight == "auto":
+            if y is None:
+                raise ValueError(
+                    'mean_weight="auto" chooses the weight from the labels: pass y to '
+                    "fit (a Pipeline does), or give a number."
                 )
+            y = check_labels(y, self.subspaces_.shape[0])
+            K_sub = self._subspace_kernel(self.subspaces_)
+            K_mean = mean_rbf_kernel(self.means_, gamma=self.mean_gamma_)
+            self.alignments_ = {
+                float(a): kernel_target_alignment((1 - a) * K_sub + a * K_mean, y)
+                for a in MEAN_WEIGHT_GRID
+            }
+            # Ties go to the smaller weight: the subspace kernel is the method.
+            self.mean_weight_ = max(self.alignments_, key=lambda a: (self.alignments_[a], -a))
         return self
+
+    def _subspace_kernel(self, U):
+        if self.kernel == "projection":
+            return projection_kernel(U, self.subspaces_, normalize=self.normalize)
+        return projection_rbf_kernel(U, self.subspaces_, gamma=self.gamma_, normalize=self.normalize)
 
     def transform(self, X):
         """Kernel between the given videos and the training videos.
@@ -403,18 +470,11 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "subspaces_")
         desc = self._unpack(X, reset=False)
-        U = np.asarray(desc.subspaces, dtype=np.float64)
-        if self.kernel == "projection":
-            K = projection_kernel(U, self.subspaces_, normalize=self.normalize)
-        else:
-            K = projection_rbf_kernel(
-                U, self.subspaces_, gamma=self.gamma_, normalize=self.normalize
-            )
-        if self.mean_weight > 0:
-            K_mean = mean_rbf_kernel(
-                np.asarray(desc.mean, dtype=np.float64), self.means_, gamma=self.mean_gamma_
-            )
-            K = (1.0 - self.mean_weight) * K + self.mean_weight * K_mean
+        K = self._subspace_kernel(np.asarray(desc.subspaces, dtype=np.float64))
+        if self.mean_weight_ > 0:
+            means = (np.asarray(desc.mean, dtype=np.float64) - self.mean_center_) / self.mean_scale_
+            K_mean = mean_rbf_kernel(means, self.means_, gamma=self.mean_gamma_)
+            K = (1.0 - self.mean_weight_) * K + self.mean_weight_ * K_mean
         return K
 
     def get_feature_names_out(self, input_features=None):

@@ -15,6 +15,7 @@ from skdsp import SubspaceKernel
 from skdsp import kernels
 from skdsp.descriptor import pack_descriptors
 from skdsp.kernels import (
+    kernel_target_alignment,
     mean_rbf_kernel,
     projection_distance,
     projection_kernel,
@@ -153,23 +154,52 @@ def test_identical_training_subspaces_give_gamma_one():
 def test_mean_kernel_mix():
     rng = np.random.default_rng(8)
     U = random_bases(9, seed=8)
-    means = rng.normal(size=(9, 6)) * 3.0
+    means = rng.normal(size=(9, 6)) * 3.0 + 1.0
     X = pack_descriptors(U, mean=means)
     a = 0.3
     est = SubspaceKernel(mean_weight=a).fit(X[:6])
-    expected_gamma = 1.0 / (6 * means[:6].var())
-    assert est.mean_gamma_ == pytest.approx(expected_gamma)
+    assert est.mean_gamma_ == pytest.approx(1.0 / 6)
+    assert est.mean_weight_ == a
+    centre, scale = means[:6].mean(axis=0), means[:6].std(axis=0)
+    z = (means - centre) / scale
     K_sub = SubspaceKernel().fit(X[:6]).transform(X)
-    K_mean = mean_rbf_kernel(means, means[:6], gamma=expected_gamma)
-    direct = np.exp(-expected_gamma * ((means[:, None] - means[None, :6]) ** 2).sum(-1))
+    K_mean = mean_rbf_kernel(z, z[:6], gamma=1.0 / 6)
+    direct = np.exp(-((z[:, None] - z[None, :6]) ** 2).sum(-1) / 6)
     np.testing.assert_allclose(K_mean, direct)
     K = est.transform(X)
     np.testing.assert_allclose(K, (1 - a) * K_sub + a * K_mean)
     assert _min_eig(SubspaceKernel(mean_weight=a).fit(X).transform(X)) >= -1e-8
     only_mean = SubspaceKernel(mean_weight=1.0, mean_gamma=0.1).fit(X[:6]).transform(X)
-    np.testing.assert_allclose(only_mean, mean_rbf_kernel(means, means[:6], gamma=0.1))
+    np.testing.assert_allclose(only_mean, mean_rbf_kernel(z, z[:6], gamma=0.1))
     # Means present but unused: the plain subspace kernel.
     np.testing.assert_allclose(SubspaceKernel().fit(X[:6]).transform(X), K_sub)
+
+
+def test_auto_weight_follows_the_informative_kernel():
+    rng = np.random.default_rng(3)
+    n = 24
+    y = np.arange(n) % 2
+    informative = np.where(y[:, None] == 1, 1.0, -1.0) * np.ones((n, 6))
+    noise = rng.normal(size=(n, 6))
+    U = random_bases(n, seed=3)  # subspaces carry no class information
+    X_means = pack_descriptors(U, mean=informative + 0.1 * noise)
+    est = SubspaceKernel(mean_weight="auto").fit(X_means, y)
+    assert est.mean_weight_ > 0.5
+    assert est.alignments_[est.mean_weight_] == max(est.alignments_.values())
+    # Subspaces by class, means pure noise: the weight goes to the subspaces.
+    base = random_bases(2, seed=4)
+    U_class = base[y] + 0.0
+    X_sub = pack_descriptors(U_class, mean=noise)
+    assert SubspaceKernel(mean_weight="auto").fit(X_sub, y).mean_weight_ < 0.5
+    with pytest.raises(ValueError, match="pass y to fit"):
+        SubspaceKernel(mean_weight="auto").fit(X_sub)
+
+
+def test_alignment_extremes():
+    y = np.array([0, 0, 1, 1])
+    ideal = (y[:, None] == y[None, :]).astype(float)
+    assert kernel_target_alignment(ideal, y) == pytest.approx(1.0)
+    assert kernel_target_alignment(np.ones((4, 4)), y) == 0.0
 
 
 def test_clear_errors():
