@@ -139,6 +139,15 @@ def test_pair_chunks_give_the_same_value(monkeypatch):
     cost, grad = batch.cost_and_grad(P)
     torch.testing.assert_close(cost, full_cost)
     torch.testing.assert_close(grad, full_grad)
+    # Long videos gather the temporal gradient by index_add instead of the incidence
+    # matrix; same result.
+    monkeypatch.setattr(objective_module, "INCIDENCE_MAX_FRAMES", 2)
+    long_batch = make_batch([X for _, X, _ in problems], [Z for _, _, Z in problems],
+                            dtype=torch.float64)
+    assert long_batch._cache["pairs"][2] is None
+    cost, grad = long_batch.cost_and_grad(P)
+    torch.testing.assert_close(cost, full_cost)
+    torch.testing.assert_close(grad, full_grad)
     torch.testing.assert_close(batch.cost(P[:, None].expand(-1, 2, -1, -1))[:, 0], full_cost)
 
 

@@ -236,22 +236,37 @@ class DSPBatch:
         y = c["y"] if index is None else c["y"][index]
         best_k = torch.cat([top_k, low_k], dim=-1)
         grad = torch.zeros_like(PT)
-        coef = (hinge > 0).to(PT.dtype) * y * (-bag_weight[..., None])
+        coef = torch.sign(hinge).clamp_min_(0) * y * (-bag_weight[..., None])
         grad.scatter_(-2, best_k[..., None, :], coef[..., None, :])
         grad[..., : self.n_max] += ((2.0 * order_weight[..., None]) * d_energy)[..., None, :] * frames
         return cost, grad
 
 
+# Up to this many frames, the temporal gradient is gathered from the pairs by a product
+# with the (n_max, n_pairs) incidence matrix (a fast GEMM); beyond it, whose memory grows
+# as n_max^3, by index_add.
+INCIDENCE_MAX_FRAMES = 128
+
+
 def _pairs(n_max, dtype, device):
-    """Index pairs ``i < j`` of ``n_max`` frames.
+    """Index pairs ``i < j`` of ``n_max`` frames, and their incidence matrix.
 
     Returns
     -------
     first, second : Tensor of shape (n_pairs,)
         ``i`` and ``j`` of each pair.
+    incidence : Tensor of shape (n_max, n_pairs) or None
+        +1 at ``(i, pair)``, -1 at ``(j, pair)``; None beyond
+        :data:`INCIDENCE_MAX_FRAMES` frames.
     """
     first, second = torch.triu_indices(n_max, n_max, offset=1, device=device)
-    return first.contiguous(), second.contiguous()
+    incidence = None
+    if n_max <= INCIDENCE_MAX_FRAMES:
+        incidence = torch.zeros((n_max, first.shape[0]), dtype=dtype, device=device)
+        cols = torch.arange(first.shape[0], device=device)
+        incidence[first, cols] = 1.0
+        incidence[second, cols] = -1.0
+    return first.contiguous(), second.contiguous(), incidence
 
 
 def _order_term(energy, order_sign, pad, eta, *, pairs=None, need_grad):
@@ -282,7 +297,7 @@ def _order_term(energy, order_sign, pad, eta, *, pairs=None, need_grad):
     if n_max < 2:
         value = energy.new_zeros(energy.shape[:-1])
         return value, (torch.zeros_like(energy) if need_grad else None)
-    first, second = pairs if pairs is not None else _pairs(
+    first, second, incidence = pairs if pairs is not None else _pairs(
         n_max, energy.dtype, energy.device
     )
     sign = order_sign[..., None]
@@ -300,13 +315,18 @@ def _order_term(energy, order_sign, pad, eta, *, pairs=None, need_grad):
             values.append(diff.clamp_min_(-eta).sum(dim=0) + eta * first.shape[0])
             continue
         diff += eta
-        on = (diff > 0).to(e.dtype)
-        values.append((diff * on).sum(dim=0))
+        # 1 where the pair's hinge is active, else 0; sign() is far faster than a
+        # comparison and a cast on the CPU.
+        on = torch.sign(diff).clamp_min_(0)
+        values.append(diff.clamp_min_(0).sum(dim=0))
         # d/de_t: +s for each active pair (t, j), -s for each active pair (i, t).
-        d_e = torch.zeros((n_max, on.shape[1]), dtype=e.dtype, device=e.device)
-        d_e.index_add_(0, first, on)
-        d_e.index_add_(0, second, on, alpha=-1)
-        grads.append(d_e)
+        if incidence is not None:
+            grads.append(incidence @ on)
+        else:
+            d_e = torch.zeros((n_max, on.shape[1]), dtype=e.dtype, device=e.device)
+            d_e.index_add_(0, first, on)
+            d_e.index_add_(0, second, on, alpha=-1)
+            grads.append(d_e)
     value = (torch.cat(values) if len(values) > 1 else values[0]).reshape(energy.shape[:-1])
     if not need_grad:
         return value, None
