@@ -253,3 +253,27 @@ def test_host_eigendecomposition_path_matches():
     ref_vals, _ = torch.linalg.eigh(A)
     torch.testing.assert_close(evals, ref_vals)
     torch.testing.assert_close(evecs @ torch.diag_embed(evals) @ evecs.transpose(-1, -2), A)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_span_and_feature_representations_agree(dtype):
+    """The solver's two ways of holding its vectors give the same subspaces."""
+    from skdsp.pooling.solve import _initial_subspaces, _normalise_frames
+
+    videos, negatives = make_problems(n_videos=3, d=40, lengths=(6, 9, 12))
+    results = {}
+    for representation in ("features", "span"):
+        batch = make_batch(videos, negatives, reverse=[False, True, False], dtype=dtype)
+        batch.representation = representation
+        _normalise_frames(batch)
+        U0, _ = _initial_subspaces(batch, 3, np.arange(3))
+        res = batched_rcg(batch, U0, max_iter=15)
+        assert batch._cache["span"] == (representation == "span")
+        results[representation] = res
+    a, b = results["features"], results["span"]
+    tol = 1e-8 if dtype == torch.float64 else 2e-3
+    torch.testing.assert_close(a.cost, b.cost, rtol=tol, atol=tol)
+    torch.testing.assert_close(a.point, b.point, rtol=0, atol=100 * tol)
+    eye = torch.eye(3, dtype=dtype)
+    limit = 1e-5 if dtype == torch.float32 else 1e-12
+    assert float((b.point.transpose(-1, -2) @ b.point - eye).abs().max()) < limit

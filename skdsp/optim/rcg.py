@@ -91,47 +91,59 @@ class RCGResult:
     stopping_reason: list
 
 
-def _riemannian_gradient(problem, W, P, G):
-    """Riemannian gradient (transposed) at ``W`` and its projections ``grad S^T``.
+def _riemannian_gradient(problem, W, G):
+    """State of the Riemannian gradient ``E - sym(E W^T) W`` at the point ``W``.
 
-    ``grad = E - sym(E W^T) W`` for the transposed Euclidean gradient ``E = G^T S``;
-    its projections are ``E S^T - sym(E W^T) P``, where the problem computes ``E S^T``
-    as cheaply as it can (for instance from a Gram matrix of its data).
+    ``E`` is the Euclidean gradient ``G^T S`` for the gradient ``G`` of the cost with
+    respect to the projections; the problem builds its state as cheaply as it can.
     """
-    ET = problem.backproject(G)
-    coef = sym(ET @ W.transpose(-1, -2))
-    return ET - coef @ W, problem.project_egrad(G, ET) - coef @ P
+    E = problem.gradient_state(G)
+    return E - sym(_gram(problem, E, W)) @ W
 
 
-def _line_search(
-    problem, W, D, P, PD, cost, df0, base, retry, *, ladder, shrink, armijo, rounds
-):
+def _inner(problem, X, Y):
+    """Inner products ``<X, Y>`` of states, one per problem."""
+    return (problem.primal(X) * problem.dual(Y)).sum(dim=(-1, -2))
+
+
+def _gram(problem, X, Y):
+    """``X Y^T`` (p x p per problem) of states."""
+    return problem.primal(X) @ problem.dual(Y).transpose(-1, -2)
+
+
+def _orthonormalise(problem, W):
+    """Cholesky-QR2 of points held as states, then fresh derived columns."""
+    for _ in range(2):
+        R, _ = cholesky_factor(_gram(problem, W, W), check=False)
+        W = lower_inverse(R.transpose(-1, -2)) @ W
+    return problem.refresh_state(W)
+
+
+def _line_search(problem, W, D, cost, df0, base, retry, *, ladder, shrink, armijo, rounds):
     """Armijo backtracking over a ladder of step sizes, evaluated at once.
 
     Tries ``base * ladder[k]`` for every ``k`` (the last entry is 0, the fallback when no
-    other step passes), then the ladder scaled by ``shrink``
-    for the problems where nothing passed and ``retry`` is set, up to ``rounds``
-    ladders. Among the steps that pass the Armijo test the one with the lowest cost is
-    taken. Points and directions are transposed, ``(B, p, d)``.
+    other step passes), then the ladder scaled by ``shrink`` for the problems where
+    nothing passed and ``retry`` is set, up to ``rounds`` ladders. Among the steps that
+    pass the Armijo test the one with the lowest cost is taken. ``W`` and ``D`` are
+    states (see the module docstring).
 
     Returns
     -------
     step : Tensor of shape (B,)
         Accepted step (0 where none passed).
     found : Tensor of shape (B,), bool
-    P_new : Tensor of shape (B, p, N)
-        Projections at the accepted point (at the current point where none passed).
     L_inv : Tensor of shape (B, p, p)
         Inverse Cholesky factor of the accepted point: ``qf(U + t D)^T =
         L_inv (U + t D)^T`` (of ``U`` itself where none passed).
     """
     B, p = W.shape[0], W.shape[1]
     Z = torch.cat([W, D], dim=1)
-    M = Z @ Z.transpose(-1, -2)  # all p x p Gram blocks of U and D in one product
+    M = _gram(problem, Z, Z)  # all p x p Gram blocks of U and D in one product
     gram_u = M[:, :p, :p]
     cross = M[:, :p, p:] + M[:, p:, :p]
     gram_d = M[:, p:, p:]
-    PPD = torch.cat([P, PD], dim=1)  # (B, 2p, N)
+    PPD = problem.projections(Z)  # (B, 2p, N): [U^T S^T; D^T S^T]
     slope = armijo * df0
     n_cand = ladder.shape[0]
 
@@ -151,8 +163,8 @@ def _line_search(
         # for all candidates in one product [L^-1, t L^-1] @ [P; PD].
         Linv = lower_inverse(R.transpose(-1, -2))
         coef = torch.cat([Linv, tt * Linv], dim=-1).reshape(b, n_cand * p, 2 * p)
-        Pc = (coef @ b_PPD).reshape(b, n_cand, p, -1)
-        fc = problem.cost(Pc[:, :-1], index=todo)
+        Pc = (coef[:, : (n_cand - 1) * p] @ b_PPD).reshape(b, n_cand - 1, p, -1)
+        fc = problem.cost(Pc, index=todo)
         accept = ok[:, :-1] & (fc <= torch.addcmul(b_cost[:, None], t[:, :-1], b_slope[:, None]))
         best = torch.where(accept, fc, float("inf")).argmin(dim=-1)
         hit = accept.any(dim=-1)
@@ -160,22 +172,21 @@ def _line_search(
         flat = torch.arange(0, b * n_cand, n_cand, device=best.device) + best
         chosen = (
             t.reshape(-1).index_select(0, flat),
-            Pc.reshape(b * n_cand, p, -1).index_select(0, flat),
             Linv.reshape(b * n_cand, p, p).index_select(0, flat),
         )
         if todo is None:
-            step, P_new, L_inv = chosen
+            step, L_inv = chosen
             found = hit
             todo = (~hit & retry).nonzero()[:, 0]
         else:
-            step[todo], P_new[todo], L_inv[todo] = chosen
+            step[todo], L_inv[todo] = chosen
             found[todo] = hit
             todo = todo[~hit]
         if len(todo) == 0:
             break
         base = base.clone() if base is sel[0] else base
         base[todo] = base[todo] * shrink
-    return step, found, P_new, L_inv
+    return step, found, L_inv
 
 
 @torch.inference_mode()
@@ -198,8 +209,7 @@ def batched_rcg(
     Parameters
     ----------
     problem : object
-        A batch of ``B`` problems in the factored form described in the module
-        docstring.
+        A batch of ``B`` problems in the form described in the module docstring.
     U0 : Tensor of shape (B, d, p)
         Orthonormal starting points, on the problem's device and dtype.
     max_iter : int, default=100
@@ -214,14 +224,15 @@ def batched_rcg(
     ladder : sequence of float, default=DEFAULT_LADDER
         Step sizes tried at once by the line search, as multiples of each problem's
         current step estimate (the last accepted step length over the new direction's
-        norm). Dense near 1, where most accepted steps fall, sparse far below it.
+        norm).
     armijo : float, default=1e-4
         Sufficient decrease constant.
     rounds : int, default=2
-        Ladders of ``n_candidates`` ever smaller steps tried before the line search
+        Ladders of ever smaller steps tried before a steepest descent line search
         gives up.
     refresh_every : int, default=20
-        Recompute the projections from the data every this many iterations (0 never).
+        Re-orthonormalise the points and recompute the states' derived columns every
+        this many iterations, to wash out the rounding drift of the updates (0 never).
     compact_below : float, default=0.5
         Drop frozen problems from the working set when the running ones are fewer than
         this fraction of it.
@@ -240,13 +251,13 @@ def batched_rcg(
     B = U0.shape[0]
     dev, dt = U0.device, U0.dtype
     tiny = torch.finfo(dt).tiny
-
-    # Everything on the d side is stored transposed, (B, p, d): see project_rows.
-    W = U0.transpose(-1, -2).contiguous()
     shrink = 0.5 * min(ladder) / max(ladder)
     # The last candidate is t = 0 (the current point, re-orthonormalised): chosen when
     # no step passes, so that every outcome is read off the candidates the same way.
     ladder = torch.as_tensor(sorted(ladder, reverse=True) + [0.0], dtype=dt, device=dev)
+
+    full_problem = problem
+    W = problem.initial_state(U0.transpose(-1, -2).contiguous())
     out_W = W.clone()  # results of the whole batch, filled in as problems stop
     out_cost = torch.zeros(B, dtype=dt, device=dev)
     out_gnorm = torch.zeros(B, dtype=dt, device=dev)
@@ -254,16 +265,14 @@ def batched_rcg(
     out_reason = torch.zeros(B, dtype=torch.int64, device=dev)
 
     ids = torch.arange(B, device=dev)  # working set -> batch index
-    P = problem.project(W)
-    cost, G = problem.cost_and_grad(P)
-    grad, P_grad = _riemannian_gradient(problem, W, P, G)
-    gg = inner(grad, grad)
-    D, PD, df0 = -grad, -P_grad, -gg
+    cost, G = problem.cost_and_grad(problem.projections(W))
+    grad = _riemannian_gradient(problem, W, G)
+    gg = _inner(problem, grad, grad)
+    D, df0 = -grad, -gg
     d_norm = torch.sqrt(gg)
     steepest = torch.ones(B, dtype=torch.bool, device=dev)
     base = 1.0 / d_norm.clamp_min(tiny)  # first try: a step of unit length
     running = torch.ones(B, dtype=torch.bool, device=dev)
-    n_running = B
     reason = torch.zeros(B, dtype=torch.int64, device=dev)
     # Problems to freeze before the next iteration (a sync per iteration, not more).
     stop = gg < tol * tol
@@ -291,8 +300,8 @@ def batched_rcg(
             if n_running < compact_below * len(ids):
                 keep = running.nonzero()[:, 0]
                 problem = problem.take(keep)
-                ids, W, P, cost, grad, P_grad, gg, D, PD, df0, d_norm = (
-                    a[keep] for a in (ids, W, P, cost, grad, P_grad, gg, D, PD, df0, d_norm)
+                ids, W, cost, grad, gg, D, df0, d_norm = (
+                    a[keep] for a in (ids, W, cost, grad, gg, D, df0, d_norm)
                 )
                 steepest, base, running, reason = (
                     a[keep] for a in (steepest, base, running, reason)
@@ -300,56 +309,49 @@ def batched_rcg(
 
         # Only a failed steepest descent search looks further down: a failed conjugate
         # direction is replaced by steepest descent at the next iteration anyway.
-        step, found, P_new, L_inv = _line_search(
-            problem, W, D, P, PD, cost, df0, base, steepest,
+        step, found, L_inv = _line_search(
+            problem, W, D, cost, df0, base, steepest,
             ladder=ladder, shrink=shrink, armijo=armijo, rounds=rounds,
         )
 
-        # Accept: U <- qf(U + t D) with the line search's own Cholesky factor, whose
-        # projections it has already computed. One Cholesky-QR pass suffices: U + t D
-        # is well conditioned for a tangent D (its Gram matrix is I + t^2 D^T D), and
-        # every step re-orthonormalises from scratch, so errors do not accumulate.
-        W_new = L_inv @ (W + step[:, None, None] * D)
+        # Accept: U <- qf(U + t D) with the line search's own Cholesky factor, applied
+        # to the whole state (so the projections follow without a pass over the data).
+        # One Cholesky-QR pass suffices: U + t D is well conditioned for a tangent D
+        # (its Gram matrix is I + t^2 D^T D), and every step re-orthonormalises from
+        # scratch, so errors do not accumulate.
+        W_new = L_inv @ torch.addcmul(W, step[:, None, None], D)
         refresh = refresh_every and (it + 1) % refresh_every == 0
         if refresh:  # wash out the rounding drift of the factored updates
-            W_new = cholesky_qr_rows(W_new)[0]
-            P_new = problem.project(W_new)
-        cost_new, G = problem.cost_and_grad(P_new)
-        grad_new, P_grad_new = _riemannian_gradient(problem, W_new, P_new, G)
-        gg_new = inner(grad_new, grad_new)
+            W_new = _orthonormalise(problem, W_new)
+        cost_new, G = problem.cost_and_grad(problem.projections(W_new))
+        grad_new = _riemannian_gradient(problem, W_new, G)
+        gg_new = _inner(problem, grad_new, grad_new)
 
         # Conjugate direction. Transport is projection onto the new tangent space, and
         # projection is self-adjoint, so <g_new, T(g_old)> = <g_new, g_old>: only the
-        # direction itself needs transporting. Its projections follow from the same
-        # p x p coefficients, without a pass over the data.
-        coef = sym(D @ W_new.transpose(-1, -2))
-        TD = D - coef @ W_new
-        P_TD = PD - coef @ P_new
+        # direction itself needs transporting.
+        TD = D - sym(_gram(problem, D, W_new)) @ W_new
         diff = grad_new - grad
-        num = inner(grad_new, diff)
+        num = _inner(problem, grad_new, diff)
         if beta_rule == "PR+":
             beta = num / gg.clamp_min(tiny)
         else:
-            denom = inner(TD, diff)
+            denom = _inner(problem, TD, diff)
             beta = torch.where(denom != 0, num / denom, 1.0)
         beta = beta.clamp_min(0.0)
-        b3 = beta[:, None, None]
-        D_new = b3 * TD - grad_new
-        PD_new = b3 * P_TD - P_grad_new
-        df0_new = inner(grad_new, D_new)
+        D_new = beta[:, None, None] * TD - grad_new
+        if refresh:
+            D_new = problem.refresh_state(D_new)
+        df0_new = _inner(problem, grad_new, D_new)
 
         # A failed search, or a conjugate direction that does not descend, restarts
         # from steepest descent; a failed steepest descent search ends the problem.
         failed = ~found
         restart = failed | (df0_new >= 0)
-        r3 = restart[:, None, None]
-        D_new = torch.where(r3, -grad_new, D_new)
-        PD_new = torch.where(r3, -P_grad_new, PD_new)
+        D_new = torch.where(restart[:, None, None], -grad_new, D_new)
         df0_new = torch.where(restart, -gg_new, df0_new)
-        if refresh:
-            PD_new = problem.project(D_new)
         step_len = step * d_norm
-        norm_new = torch.sqrt(inner(D_new, D_new))
+        norm_new = torch.sqrt(_inner(problem, D_new, D_new))
         base = torch.where(found, step_len / norm_new.clamp_min(tiny), base)
 
         give_up = failed & steepest
@@ -361,14 +363,15 @@ def batched_rcg(
             reason = torch.where(converged, GRAD_TOL, reason)
             reason = torch.where(too_small, STEP_TOL, reason)
             reason = torch.where(give_up, NO_DECREASE, reason)
-        W, P, cost, grad, P_grad, gg = W_new, P_new, cost_new, grad_new, P_grad_new, gg_new
-        D, PD, df0, d_norm = D_new, PD_new, df0_new, norm_new
+        W, cost, grad, gg = W_new, cost_new, grad_new, gg_new
+        D, df0, d_norm = D_new, df0_new, norm_new
         steepest = restart | (beta == 0)
 
-    out_W = cholesky_qr_rows(out_W)[0]  # to working precision (Cholesky-QR2)
+    # Back to the features, then to working precision (Cholesky-QR2).
+    out_U = cholesky_qr_rows(full_problem.point(out_W))[0]
     reasons = [STOPPING_REASONS.get(int(r), "max_iter reached") for r in out_reason.cpu()]
     return RCGResult(
-        point=out_W.transpose(-1, -2),
+        point=out_U.transpose(-1, -2),
         cost=out_cost,
         grad_norm=out_gnorm,
         n_iter=out_iter.cpu().numpy(),

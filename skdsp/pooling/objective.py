@@ -51,6 +51,9 @@ class DSPBatch:
     bag_weight, order_weight : Tensor of shape (n_videos,)
         Weights of the bag term and of the temporal term (``reduction`` folded in).
     eta, margin : float
+    representation : {"auto", "features", "span"}, default="auto"
+        How the solver holds its vectors (see :meth:`initial_state`); "auto" takes
+        "span" when ``p + n_rows < n_features``.
     """
 
     S: torch.Tensor
@@ -62,6 +65,7 @@ class DSPBatch:
     order_weight: torch.Tensor
     eta: float
     margin: float
+    representation: str = "auto"
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -110,9 +114,15 @@ class DSPBatch:
             order_weight=self.order_weight[index],
             eta=self.eta,
             margin=self.margin,
+            representation=self.representation,
         )
-        if "gram" in self._cache:  # no need to recompute it from the data
-            sub._cache["gram"] = self._cache["gram"][index]
+        # Derived data and the solver's representation follow the videos.
+        for name in ("gram", "basis", "metric"):
+            if name in self._cache:
+                sub._cache[name] = self._cache[name][index]
+        for name in ("span", "width"):
+            if name in self._cache:
+                sub._cache[name] = self._cache[name]
         return sub
 
     # -- passes over the features -------------------------------------------------
@@ -163,10 +173,94 @@ class DSPBatch:
         n_rows, d = self.S.shape[1], self.S.shape[2]
         if n_rows >= d:
             return self.project(ET)
+        return GT @ self._gram()
+
+    # -- the solver's representation of its vectors ---------------------------------
+    # The batched conjugate gradient keeps every vector X on the d side (point,
+    # direction, gradient; transposed, (p, d)) as a *state*: coordinates followed by
+    # what inner products and the cost need, so that linear updates keep all of it in
+    # step without passes over the data. Two representations:
+    #
+    # "features": state = [X | X S^T]; inner products on the first d columns.
+    # "span": when p + n_rows < d, every iterate stays in the span of the starting
+    #   point's rows and the data rows, R = [W0; S] (m = p + n_rows rows). The state
+    #   is [c | c M] for X = c R, with the metric M = R R^T; inner products are
+    #   <X, Y> = sum(c_X * (c_Y M)), and the projections X S^T are the last n_rows
+    #   columns of c M. The data are then read only to build M (once) and the final
+    #   point: each iteration works on m instead of d columns.
+
+    def _width(self):
+        return self._cache["width"]
+
+    def initial_state(self, WT):
+        """Solver state of the starting points, shape (n_videos, p, width).
+
+        Parameters
+        ----------
+        WT : Tensor of shape (n_videos, p, n_features)
+            Transposed starting points; in the "span" representation they become the
+            first rows of the basis.
+        """
+        n_videos, p, d = WT.shape
+        n_rows = self.S.shape[1]
+        P0 = self.project(WT)
+        span = self.representation == "span" or (
+            self.representation == "auto" and p + n_rows < d
+        )
+        if not span:
+            self._cache.update(span=False, width=d)
+            return torch.cat([WT, P0], dim=-1)
+        top = torch.cat([WT @ WT.transpose(-1, -2), P0], dim=-1)
+        bottom = torch.cat([P0.transpose(-1, -2), self._gram()], dim=-1)
+        metric = torch.cat([top, bottom], dim=-2)  # (n_videos, m, m)
+        m = p + n_rows
+        self._cache.update(span=True, width=m, basis=WT, metric=metric)
+        coords = torch.zeros((n_videos, p, m), dtype=WT.dtype, device=WT.device)
+        coords[:, :, :p] = torch.eye(p, dtype=WT.dtype, device=WT.device)
+        return torch.cat([coords, metric[:, :p]], dim=-1)
+
+    def primal(self, state):
+        """Coordinates of the vectors in a state (left side of inner products)."""
+        return state[..., : self._width()]
+
+    def dual(self, state):
+        """Right side of inner products: ``<X, Y> = sum(primal(X) * dual(Y))``."""
+        w = self._width()
+        return state[..., w:] if self._cache["span"] else state[..., :w]
+
+    def projections(self, state):
+        """The projections ``X S^T`` held in a state, shape (n_videos, p, n_rows)."""
+        return state[..., -self.S.shape[1] :]
+
+    def gradient_state(self, GT):
+        """State of the Euclidean gradient ``G^T S`` given ``GT`` on the projections."""
+        if not self._cache["span"]:
+            ET = self.backproject(GT)
+            return torch.cat([ET, self.project_egrad(GT, ET)], dim=-1)
+        p = GT.shape[1]
+        zeros = GT.new_zeros((GT.shape[0], p, p))
+        return torch.cat([zeros, GT, GT @ self._cache["metric"][:, p:]], dim=-1)
+
+    def refresh_state(self, state):
+        """Recompute a state's derived columns from its coordinates (no drift)."""
+        X = self.primal(state)
+        if not self._cache["span"]:
+            return torch.cat([X, self.project(X)], dim=-1)
+        return torch.cat([X, X @ self._cache["metric"]], dim=-1)
+
+    def point(self, state):
+        """The transposed vectors ``X`` (n_videos, p, n_features) of a state."""
+        X = self.primal(state)
+        if not self._cache["span"]:
+            return X
+        p = X.shape[1]
+        return X[..., :p] @ self._cache["basis"] + X[..., p:] @ self.S
+
+    def _gram(self):
         gram = self._cache.get("gram")
         if gram is None:
             gram = self._cache["gram"] = self.S @ self.S.transpose(-1, -2)
-        return GT @ gram
+        return gram
 
     # -- maths on the projections -------------------------------------------------
     def cost(self, PT, index=None):
