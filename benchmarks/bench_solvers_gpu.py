@@ -11,11 +11,15 @@ bandwidth the iterations reach, from an estimate of the bytes each iteration mov
     python benchmarks/bench_solvers_gpu.py                 # H100-sized defaults
     python benchmarks/bench_solvers_gpu.py --quick         # tiny sizes, runs on a CPU
 
-The bandwidth estimate counts, per video and iteration, one read of the frames and
-negatives (the Euclidean gradient ``G^T S``), one read of their ``N x N`` Gram matrix
-(the gradient's projections), two further reads of the data every ``refresh_every``
-(20) iterations, and the small ``(p, N)`` projection arrays the line search and the
-cost read and write (about 40 of them). Arithmetic on ``(p, d)`` arrays is ignored.
+The bandwidth estimate counts, per video and iteration, what the solver reads from
+arrays proportional to the data: with ``m = p + N`` (the solver works in the span of
+the starting point and the ``N`` data rows when ``m < d``), the ``N x m`` rows of the
+Gram metric that give each new gradient, the ``m x m`` metric again every
+``refresh_every`` (20) iterations, and about 40 passes over ``(p, 2m)`` state and
+``(p, N)`` projection arrays (line search, cost, updates); when ``m >= d``, one pass
+over the ``N x d`` data and the ``N x N`` Gram matrix instead, and ``(p, d + N)``
+states. Building the metric (one pass over the data) is part of the solve time but not
+of the per-iteration estimate.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import time
 import numpy as np
 import torch
 
-from skdsp.optim.rcg import DEFAULT_LADDER, batched_rcg
+from skdsp.optim.rcg import batched_rcg
 from skdsp.pooling.objective import DSPBatch
 from skdsp.pooling.solve import _initial_subspaces, _normalise_frames, solve_dsp
 
@@ -83,8 +87,13 @@ def solve_batch(batch, p, max_iter, device):
 
 
 def bytes_per_iteration(n_videos, n_rows, n_features, p, itemsize, refresh_every=20):
-    data = n_rows * n_features * (1.0 + 2.0 / refresh_every) + n_rows * n_rows
-    small = 40 * p * n_rows * (len(DEFAULT_LADDER) + 1) / 4
+    m = p + n_rows
+    if m < n_features:
+        data = n_rows * m + m * m / refresh_every
+        small = 40 * p * (2 * m + n_rows)
+    else:
+        data = n_rows * n_features * (1.0 + 2.0 / refresh_every) + n_rows * n_rows
+        small = 40 * p * (n_features + 2 * n_rows)
     return n_videos * itemsize * (data + small)
 
 

@@ -7,38 +7,45 @@ is compacted so that they stop costing work.
 
 The problem is accessed in a factored form. Its cost depends on the point ``U`` only
 through projections ``P^T = U^T S^T`` of its data ``S`` (for DSP: frames and
-negatives), and ``S`` is touched only by :meth:`project` and :meth:`backproject`. With
-the QR retraction computed as Cholesky-QR, ``qf(U + t D) = (U + t D) R_t^{-1}`` with
-``R_t = chol((U + t D)^T (U + t D))``, a ``p x p`` matrix built from ``U^T U``,
-``U^T D`` and ``D^T D``; so the projections of the retracted point are
-``R_t^{-T} (U^T S^T + t D^T S^T)``. A line search can then try many step sizes at once
-from ``U^T S^T`` and ``D^T S^T`` without reading ``S``. The projections of the new
-direction follow from those of the gradient and of the transported old direction
-(``p x p`` coefficients again), so each iteration reads the data once (``G^T S`` for
-the gradient) plus once the problem's cheapest form of ``E S^T`` (for DSP, the
-``N x N`` Gram matrix ``S S^T`` when ``N < d``), and twice every ``refresh_every``
-iterations to wash out the rounding drift of these updates.
+negatives). With the QR retraction computed as Cholesky-QR,
+``qf(U + t D) = (U + t D) R_t^{-1}`` with ``R_t = chol((U + t D)^T (U + t D))``, a
+``p x p`` matrix built from ``U^T U``, ``U^T D`` and ``D^T D``; so the projections of
+the retracted point are ``R_t^{-T} (U^T S^T + t D^T S^T)``, and a line search can try
+many step sizes at once without reading ``S``.
 
-The problem protocol (duck-typed). Points, directions and projections are stored
-transposed, ``(p, d)`` and ``(p, N)``, because products and reductions over a trailing
-axis of length ``p`` are slow on the CPU:
+Every vector on the ``d`` side (point, direction, gradient; stored transposed, ``(p,
+d)``, because products and reductions over a trailing axis of length ``p`` are slow on
+the CPU) is held as a *state* that the problem defines: its coordinates, whatever the
+inner products need, and its projections. All the solver's updates are linear maps or
+left products by ``p x p`` matrices, which act on a whole state at once, so the
+projections of every new point and direction come for free. The problem builds the
+state of each new Euclidean gradient, the only place where the data enter an iteration
+(DSP does it from the ``N x N`` Gram matrix of its data, or, when the frames and
+negatives outnumber the features, with one pass over them).
 
-``project(VT) -> PT``
-    ``VT = V^T`` of shape (B, p, d) to ``V^T S^T`` of shape (B, p, N).
-``backproject(GT) -> ET``
-    ``GT`` of shape (B, p, N) to the transposed Euclidean gradient ``G^T S``, shape
-    (B, p, d).
-``project_egrad(GT, ET) -> PE``
-    The projections ``E S^T`` of the Euclidean gradient ``E^T = backproject(GT)``,
-    shape (B, p, N); ``project(ET)`` will do, a Gram matrix ``S S^T`` is cheaper
-    when ``N < d``.
+The problem protocol (duck-typed; ``B`` problems, ``N`` rows of data):
+
+``initial_state(WT) -> state``
+    State of the transposed starting points ``WT`` (B, p, d).
+``primal(state)``, ``dual(state)``
+    Views such that ``<X, Y> = sum(primal(X) * dual(Y))`` (the Euclidean inner
+    product of the vectors) and ``X Y^T = primal(X) @ dual(Y)^T``.
+``projections(state) -> PT``
+    View of the projections ``X S^T``, shape (B, p, N).
+``gradient_state(GT) -> state``
+    State of the Euclidean gradient ``G^T S``, for ``GT`` the gradient of the cost with
+    respect to the projections.
+``refresh_state(state) -> state``
+    The state rebuilt from its coordinates (drops accumulated rounding).
+``point(state) -> WT``
+    The transposed vectors, (B, p, d).
 ``cost(PT, index=None) -> f``
     ``PT`` of shape (B, K, p, N) to costs (B, K); with ``index``, ``PT`` holds only the
     problems at those batch indices.
 ``cost_and_grad(PT) -> (f, GT)``
     ``PT`` of shape (B, p, N) to costs (B,) and their gradient with respect to ``PT``.
 ``take(index) -> problem``
-    The sub-problem of the given batch indices.
+    The sub-problem of the given batch indices (states keep their layout).
 """
 
 from __future__ import annotations
