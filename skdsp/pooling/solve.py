@@ -200,8 +200,10 @@ def solve_dsp(
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
     dtype : {"float32", "float64"} or torch.dtype, default="float32"
     batch_size : int, default=1024
-        Videos solved together (bounds memory: about ``batch_size * (n_frames +
-        n_negatives) * n_features`` numbers for the data).
+        Videos solved together. Bounds memory: about ``batch_size * N * (n_features +
+        2 N)`` numbers, with ``N`` the largest ``n_frames + n_negatives`` of a batch
+        (the padded data, their Gram matrix and the solver's metric), plus ``O(N^2)``
+        per video for the temporal pairs, processed in bounded chunks.
     random_state : int, RandomState instance or None, default=None
         Seeds the completion of deficient starting points.
     reverse : bool or array-like of bool of shape (n_videos,), default=False
