@@ -65,8 +65,8 @@ def main(argv=None):
 
     torch.set_num_threads(args.threads)
     videos, negatives = make_videos(args.videos, args.frames, args.features)
-    kw = dict(n_components=args.components, max_iter=args.max_iter, dtype=args.dtype,
-              device="cpu")
+    kw = {"n_components": args.components, "max_iter": args.max_iter, "dtype": args.dtype,
+              "device": "cpu"}
 
     solve_dsp(videos[:2], negatives[:2], **{**kw, "max_iter": 2})  # warm-up
 

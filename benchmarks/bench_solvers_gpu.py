@@ -137,7 +137,7 @@ def main(argv=None):
     small = device_videos(args.pymanopt_videos, n, d, dtype, device, seed=1)
     videos = [small.S[i, :n].cpu().numpy() for i in range(small.n_videos)]
     negatives = [small.S[i, n:].cpu().numpy() for i in range(small.n_videos)]
-    kw = dict(n_components=p, max_iter=args.max_iter, dtype=args.dtype, device=device)
+    kw = {"n_components": p, "max_iter": args.max_iter, "dtype": args.dtype, "device": device}
     solve_dsp(videos[:1], negatives[:1], solver="pymanopt", **{**kw, "max_iter": 2})
     sync(device)
     start = time.perf_counter()

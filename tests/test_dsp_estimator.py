@@ -18,7 +18,7 @@ from skdsp.descriptor import unpack_descriptors
 from skdsp.pooling import solve_dsp
 from skdsp.utils.estimator_checks import make_videos, parametrize_with_sequence_checks
 
-FAST = dict(max_iter=8, device="cpu", random_state=0)
+FAST = {"max_iter": 8, "device": "cpu", "random_state": 0}
 
 
 @pytest.fixture(autouse=True)

@@ -46,8 +46,8 @@ def test_matches_loop_implementation(reverse, reduction, margin):
     rng = np.random.default_rng(1)
     for scale in (0.3, 1.0):
         U, X, Z = random_problem(rng, scale=scale)
-        kw = dict(eta=0.05, order_weight=0.7, margin=margin, reduction=reduction,
-                  reverse=reverse)
+        kw = {"eta": 0.05, "order_weight": 0.7, "margin": margin, "reduction": reduction,
+                  "reverse": reverse}
         got = dsp_objective(U, X, Z, **kw)
         assert torch.is_tensor(got) and got.ndim == 0
         assert float(got) == pytest.approx(loop_objective(U, X, Z, **kw), rel=1e-12)

@@ -76,7 +76,7 @@ def test_initial_point_is_uncentred_pca_and_solver_improves_on_it():
 
 def test_batched_matches_or_beats_pymanopt():
     videos, negatives = make_problems(n_videos=4, d=32, lengths=(16, 12, 20, 9))
-    kw = dict(n_components=3, max_iter=60, dtype="float64")
+    kw = {"n_components": 3, "max_iter": 60, "dtype": "float64"}
     batched = solve_dsp(videos, negatives, solver="batched", **kw)
     reference = solve_dsp(videos, negatives, solver="pymanopt", **kw)
     assert orthonormality_error(reference.subspaces) < 1e-10
@@ -99,7 +99,7 @@ def test_pymanopt_cg_on_a_known_problem():
 
 def test_ragged_batch_gives_what_each_video_gives_alone():
     videos, negatives = make_problems(n_videos=4, lengths=(6, 15, 9, 11))
-    kw = dict(max_iter=25, dtype="float64", random_state=0)
+    kw = {"max_iter": 25, "dtype": "float64", "random_state": 0}
     together = solve_dsp(videos, negatives, **kw)
     for i in range(4):
         alone = solve_dsp([videos[i]], [negatives[i]], **kw)
@@ -109,7 +109,7 @@ def test_ragged_batch_gives_what_each_video_gives_alone():
 
 def test_small_batches_give_the_same_result():
     videos, negatives = make_problems(n_videos=4, lengths=(6, 15, 9, 11))
-    kw = dict(max_iter=25, dtype="float64")
+    kw = {"max_iter": 25, "dtype": "float64"}
     a = solve_dsp(videos, negatives, batch_size=1024, **kw)
     b = solve_dsp(videos, negatives, batch_size=3, **kw)
     np.testing.assert_allclose(a.objective, b.objective, rtol=1e-7)
@@ -117,7 +117,7 @@ def test_small_batches_give_the_same_result():
 
 def test_reverse_per_video():
     videos, negatives = make_problems(n_videos=2)
-    kw = dict(max_iter=25, dtype="float64")
+    kw = {"max_iter": 25, "dtype": "float64"}
     fwd = solve_dsp(videos, negatives, **kw)
     rev = solve_dsp(videos, negatives, reverse=True, **kw)
     mixed = solve_dsp(videos, negatives, reverse=[False, True], **kw)
@@ -213,7 +213,7 @@ def test_bad_inputs():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_matches_cpu():
     videos, negatives = make_problems()
-    kw = dict(max_iter=20, dtype="float64")
+    kw = {"max_iter": 20, "dtype": "float64"}
     cpu = solve_dsp(videos, negatives, device="cpu", **kw)
     gpu = solve_dsp(videos, negatives, device="cuda", **kw)
     np.testing.assert_allclose(gpu.objective, cpu.objective, rtol=1e-6)
@@ -230,7 +230,7 @@ def test_ragged_batch_survives_compaction_of_converged_videos():
     videos = load_japanese_vowels()[0][:30]
     rng = np.random.default_rng(0)
     negatives = [rng.normal(size=v.shape) for v in videos]
-    kw = dict(max_iter=100, dtype="float64", random_state=0)
+    kw = {"max_iter": 100, "dtype": "float64", "random_state": 0}
     together = solve_dsp(videos, negatives, **kw)
     assert np.all(np.isfinite(together.objective))
     for i in (0, 1, 29):

@@ -1,6 +1,5 @@
 """Batched Stiefel geometry: projection, Cholesky-QR retraction and its fallback."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -83,7 +82,7 @@ def test_ill_conditioned_input_falls_back_to_householder():
     assert orthonormality_error(Q) < 1e-5
     torch.testing.assert_close(Q @ R, Y, atol=1e-5, rtol=1e-5)
     # The well-conditioned videos did not go through the fallback and still match QR.
-    Qh, Rh = torch.linalg.qr(Y[0])
+    Qh, _Rh = torch.linalg.qr(Y[0])
     torch.testing.assert_close(Q[0].abs(), Qh.abs(), atol=1e-4, rtol=0)
 
 
@@ -92,7 +91,7 @@ def test_fallback_is_actually_needed():
     gen = torch.Generator().manual_seed(2)
     Y = torch.randn(30, 3, dtype=torch.float32, generator=gen)
     Y[:, 2] = Y[:, 1] + 1e-3 * torch.randn(30, generator=gen)
-    R, ok = stiefel.cholesky_factor(Y.T @ Y, check=False)
+    R, _ok = stiefel.cholesky_factor(Y.T @ Y, check=False)
     Q = Y @ torch.linalg.inv(R)
     assert orthonormality_error(Q) > 1e-4
     assert not bool(stiefel.cholesky_factor(Y.T @ Y)[1])

@@ -19,16 +19,16 @@ from __future__ import annotations
 import torch
 
 __all__ = [
-    "sym",
-    "inner",
-    "project",
-    "project_rows",
-    "transport",
     "cholesky_factor",
     "cholesky_qr",
     "cholesky_qr_rows",
-    "retract",
+    "inner",
+    "project",
+    "project_rows",
     "random_point",
+    "retract",
+    "sym",
+    "transport",
 ]
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["pymanopt_cg", "PymanoptResult"]
+__all__ = ["PymanoptResult", "pymanopt_cg"]
 
 
 @dataclass

@@ -58,12 +58,11 @@ import torch
 from skdsp.manifolds.stiefel import (
     cholesky_factor,
     cholesky_qr_rows,
-    inner,
     lower_inverse,
     sym,
 )
 
-__all__ = ["batched_rcg", "RCGResult", "STOPPING_REASONS"]
+__all__ = ["STOPPING_REASONS", "RCGResult", "batched_rcg"]
 
 RUNNING, MAX_ITER, GRAD_TOL, STEP_TOL, NO_DECREASE = range(5)
 DEFAULT_LADDER = (2.0, 1.0, 2.0**-3)
@@ -144,7 +143,7 @@ def _line_search(problem, W, D, cost, df0, base, retry, *, ladder, shrink, armij
         Inverse Cholesky factor of the accepted point: ``qf(U + t D)^T =
         L_inv (U + t D)^T`` (of ``U`` itself where none passed).
     """
-    B, p = W.shape[0], W.shape[1]
+    p = W.shape[1]
     Z = torch.cat([W, D], dim=1)
     M = _gram(problem, Z, Z)  # all p x p Gram blocks of U and D in one product
     gram_u = M[:, :p, :p]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import numbers
 
 import numpy as np
@@ -258,19 +259,19 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         seeds = np.tile(init_seeds, n_dir)
         reverse = np.repeat(np.arange(n_dir) == 1, n_videos)
         device = torch.device(self.device_)
-        settings = dict(
-            n_components=self.n_components,
-            eta=self.eta,
-            order_weight=self.order_weight,
-            margin=self.margin,
-            reduction=self.reduction,
-            max_iter=self.max_iter,
-            tol=1e-6,
-            solver=self.solver,
-            device=device,
-            dtype=resolve_dtype(self.dtype),
-            batch_size=self.batch_size,
-        )
+        settings = {
+            "n_components": self.n_components,
+            "eta": self.eta,
+            "order_weight": self.order_weight,
+            "margin": self.margin,
+            "reduction": self.reduction,
+            "max_iter": self.max_iter,
+            "tol": 1e-6,
+            "solver": self.solver,
+            "device": device,
+            "dtype": resolve_dtype(self.dtype),
+            "batch_size": self.batch_size,
+        }
         n_jobs = 1 if device.type == "cuda" else effective_n_jobs(self.n_jobs)
         total = len(videos)
         if n_jobs == 1 or total == 1:
@@ -286,7 +287,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
                 delayed(_solve_chunk)(
                     videos[a:b], negatives[a:b], seeds[a:b], reverse[a:b], settings
                 )
-                for a, b in zip(bounds[:-1], bounds[1:])
+                for a, b in itertools.pairwise(bounds)
             )
             if self.verbose:
                 from tqdm.auto import tqdm

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-__all__ = ["dsp_objective", "DSPBatch", "make_batch"]
+__all__ = ["DSPBatch", "dsp_objective", "make_batch"]
 
 # Elements of the (chunk, ..., n_frames, n_frames) pair tensors built at once; bounds the
 # memory of the O(n^2) temporal term independently of the number of videos.

@@ -16,7 +16,7 @@ from skdsp.utils.device import resolve_device, to_numpy
 from skdsp.utils.random import draw_seed
 from skdsp.utils.validation import check_videos
 
-__all__ = ["solve_dsp", "DSPResult", "resolve_dtype"]
+__all__ = ["DSPResult", "resolve_dtype", "solve_dsp"]
 
 _SOLVERS = ("batched", "pymanopt")
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -347,7 +347,7 @@ def solve_validated(
         from tqdm.auto import tqdm
 
         progress = tqdm(chunks, desc="DSP", unit="batch")
-    common = dict(eta=eta, order_weight=order_weight, margin=margin, reduction=reduction)
+    common = {"eta": eta, "order_weight": order_weight, "margin": margin, "reduction": reduction}
     for idx in progress:
         batch = make_batch(
             [videos[i] for i in idx],
