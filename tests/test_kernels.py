@@ -162,7 +162,7 @@ def test_mean_kernel_mix():
     assert est.mean_weight_ == a
     centre, scale = means[:6].mean(axis=0), means[:6].std(axis=0)
     z = (means - centre) / scale
-    K_sub = SubspaceKernel().fit(X[:6]).transform(X)
+    K_sub = SubspaceKernel(mean_weight=0).fit(X[:6]).transform(X)
     K_mean = mean_rbf_kernel(z, z[:6], gamma=1.0 / 6)
     direct = np.exp(-((z[:, None] - z[None, :6]) ** 2).sum(-1) / 6)
     np.testing.assert_allclose(K_mean, direct)
@@ -172,7 +172,10 @@ def test_mean_kernel_mix():
     only_mean = SubspaceKernel(mean_weight=1.0, mean_gamma=0.1).fit(X[:6]).transform(X)
     np.testing.assert_allclose(only_mean, mean_rbf_kernel(z, z[:6], gamma=0.1))
     # Means present but unused: the plain subspace kernel.
-    np.testing.assert_allclose(SubspaceKernel().fit(X[:6]).transform(X), K_sub)
+    np.testing.assert_allclose(
+        SubspaceKernel(mean_weight=0).fit(X[:6]).transform(X),
+        SubspaceKernel(mean_weight=0).fit(pack_descriptors(U[:6])).transform(pack_descriptors(U)),
+    )
 
 
 def test_auto_weight_follows_the_informative_kernel():
@@ -193,6 +196,11 @@ def test_auto_weight_follows_the_informative_kernel():
     assert SubspaceKernel(mean_weight="auto").fit(X_sub, y).mean_weight_ < 0.5
     with pytest.raises(ValueError, match="pass y to fit"):
         SubspaceKernel(mean_weight="auto").fit(X_sub)
+    # Without means there is nothing to choose: the subspace kernel alone.
+    plain = pack_descriptors(U_class)
+    est = SubspaceKernel().fit(plain)
+    assert est.mean_weight_ == 0.0 and est.alignments_ is None
+    np.testing.assert_allclose(est.transform(plain), SubspaceKernel(mean_weight=0).fit(plain).transform(plain))
 
 
 def test_alignment_extremes():
@@ -283,10 +291,10 @@ def _dsp(**params):
 def test_with_real_dsp_descriptors_psd_and_rotation_free():
     from skdsp.utils.estimator_checks import make_videos
 
-    videos, _ = make_videos(n_videos=10, n_features=6)
+    videos, y = make_videos(n_videos=10, n_features=6)
     X = _dsp(include_mean=True).fit_transform(videos)
-    for params in ({}, {"kernel": "projection"}, {"mean_weight": 0.5}):
-        K = SubspaceKernel(**params).fit(X).transform(X)
+    for params in ({}, {"kernel": "projection"}, {"mean_weight": 0.5}, {"mean_weight": 0}):
+        K = SubspaceKernel(**params).fit(X, y).transform(X)
         assert K.shape == (10, 10)
         np.testing.assert_allclose(K, K.T, atol=1e-6)
         assert _min_eig(K) >= -1e-6  # float32 subspaces are orthonormal to ~1e-6
