@@ -85,7 +85,7 @@ def published_pipeline(*, device="auto", random_state=None):
             device=device,
             random_state=random_state,
         ),
-        SubspaceKernel(kernel="projection_rbf"),
+        SubspaceKernel(kernel="projection_rbf", mean_weight=0.0),
         tuned_svc(random_state=random_state),
     )
 
