@@ -48,7 +48,7 @@ def orthonormality_error(U):
 
 def test_transform_layout():
     videos, _ = make_videos(n_videos=5, n_features=6)
-    est = DiscriminativeSubspacePooling(n_components=2, **FAST).fit(videos)
+    est = DiscriminativeSubspacePooling(n_components=2, include_mean=False, **FAST).fit(videos)
     assert est.n_features_in_ == 6 and est.device_ == "cpu"
     X = est.transform(videos)
     assert X.shape == (5, 4 + 2 * 6 * 2) and X.dtype == np.float64
