@@ -11,7 +11,29 @@ from skdsp.utils.validation import check_videos
 __all__ = ["FrameScaler", "FrameNormalizer"]
 
 
-class FrameScaler(TransformerMixin, BaseEstimator):
+class _FrameTransformer(TransformerMixin, BaseEstimator):
+    """A transformer applied to each frame of each video independently."""
+
+    def _frames(self, video):
+        raise NotImplementedError
+
+    def transform(self, X):
+        """Transform every frame of every video.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (n_frames_i, n_features)
+
+        Returns
+        -------
+        videos : list of ndarray of shape (n_frames_i, n_features)
+        """
+        check_is_fitted(self)
+        videos = check_videos(X, n_features=self.n_features_in_)
+        return [self._frames(v).astype(v.dtype, copy=False) for v in videos]
+
+
+class FrameScaler(_FrameTransformer):
     """Standardise frame features with statistics pooled over all training frames.
 
     Sensor channels and CNN feature maps often differ in scale by orders of magnitude;
@@ -73,23 +95,11 @@ class FrameScaler(TransformerMixin, BaseEstimator):
         self.scale_ = np.where(std > 0, std, 1.0) if self.with_std else np.ones(frames.shape[1])
         return self
 
-    def transform(self, X):
-        """Standardise every frame of every video.
-
-        Parameters
-        ----------
-        X : list of array-like of shape (n_frames_i, n_features)
-
-        Returns
-        -------
-        videos : list of ndarray of shape (n_frames_i, n_features)
-        """
-        check_is_fitted(self)
-        videos = check_videos(X, n_features=self.n_features_in_)
-        return [((v - self.mean_) / self.scale_).astype(v.dtype, copy=False) for v in videos]
+    def _frames(self, video):
+        return (video - self.mean_) / self.scale_
 
 
-class FrameNormalizer(TransformerMixin, BaseEstimator):
+class FrameNormalizer(_FrameTransformer):
     """Scale every frame to unit L2 norm.
 
     On unit-norm frames a pooled descriptor describes the *shape* of the frames rather
@@ -125,21 +135,6 @@ class FrameNormalizer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = check_videos(X)[0].shape[1]
         return self
 
-    def transform(self, X):
-        """Scale every frame to unit L2 norm.
-
-        Parameters
-        ----------
-        X : list of array-like of shape (n_frames_i, n_features)
-
-        Returns
-        -------
-        videos : list of ndarray of shape (n_frames_i, n_features)
-        """
-        check_is_fitted(self)
-        videos = check_videos(X, n_features=self.n_features_in_)
-        out = []
-        for v in videos:
-            norms = np.linalg.norm(v, axis=1, keepdims=True)
-            out.append(v / np.where(norms > 0, norms, 1.0))
-        return out
+    def _frames(self, video):
+        norms = np.linalg.norm(video, axis=1, keepdims=True)
+        return video / np.where(norms > 0, norms, 1.0)
