@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from skdsp import presets
 from skdsp.demo import DATASETS, compare, comparison_methods, load
 
 # Published test accuracies on the same official splits (not re-measured here).
@@ -40,6 +41,13 @@ def run(datasets, seeds, device, echo):
         for seed in seeds:
             echo(f"== {dataset}, seed {seed}")
             methods = comparison_methods(device=device, random_state=seed)
+            # The baselines on unit-norm frames too: on some data they are stronger.
+            for name in ("average", "svm"):
+                methods[f"{name} pooling, unit frames"] = (
+                    lambda name=name, seed=seed: presets.baseline_pipeline(
+                        name, normalize_frames=True, random_state=seed
+                    )
+                )
             for r in compare(methods, X_train, y_train, X_test, y_test, progress=echo):
                 table.setdefault((dataset, r.method), []).append(r.accuracy)
     return table

@@ -282,7 +282,8 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
     standardised with the training means' statistics: ``k_mean`` is then the kernel an
     RBF SVM uses on standardised average pooling. A convex combination of positive
     (semi-)definite kernels is one too. ``mean_weight="auto"`` picks ``a`` on the
-    training videos from ``0, 0.1, ..., 1`` by :func:`kernel_target_alignment` with
+    training videos from ``0, 0.1, ..., 1`` by
+    :func:`~skdsp.kernels.kernel_target_alignment` with
     the labels passed to ``fit``: the subspace kernel keeps the weight that the data
     give it, and average pooling takes over where the subspaces carry nothing.
 
