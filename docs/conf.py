@@ -61,6 +61,7 @@ exclude_patterns = [
     ".DS_Store",
     # Included from results.rst; never a page of its own.
     "user_guide/results_table.rst",
+    "user_guide/variants_table.rst",
     "auto_examples/*.ipynb",
     "auto_examples/**/*.ipynb",
     "sg_execution_times.rst",

@@ -118,8 +118,8 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
     >>> dsp = DiscriminativeSubspacePooling(n_components=2, max_iter=20,
     ...                                     device="cpu", random_state=0)
     >>> X = dsp.fit_transform(videos)
-    >>> X.shape  # 4 header columns + 2 directions * 16 features * 2 components
-    (3, 68)
+    >>> X.shape  # 4 header + 16 mean + 2 directions * 16 features * 2 components
+    (3, 84)
     >>> from skdsp.descriptor import unpack_descriptors
     >>> U = unpack_descriptors(X).subspaces
     >>> U.shape
