@@ -9,8 +9,6 @@ one frame per video.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 __all__ = ["check_videos", "check_labels", "stack_videos"]
@@ -185,7 +183,7 @@ def stack_videos(videos, *, n_frames=None):
     """
     lengths = np.array([v.shape[0] for v in videos])
     n_frames = int(lengths.max()) if n_frames is None else int(n_frames)
-    if isinstance(n_frames, numbers.Integral) and lengths.max() > n_frames:
+    if lengths.max() > n_frames:
         raise ValueError(f"n_frames={n_frames} is shorter than the longest video.")
     dtype = np.result_type(*[v.dtype for v in videos])
     padded = np.zeros((len(videos), n_frames, videos[0].shape[1]), dtype=dtype)
