@@ -372,7 +372,7 @@ default=None
             self.perturbation_ = None
             self.fooling_rate_ = attacks.fooling_rate(module, x, r, batch_size=4096)
             self.perturbation_norm_ = float(attacks.lp_norm(r, norm).mean())
-            negative = self._split(positive, to_numpy(r), lengths)
+            negative = _split(positive, to_numpy(r))
         if self.perturbation_ is not None:
             self.perturbation_norm_ = float(
                 attacks.lp_norm(torch.as_tensor(self.perturbation_), norm)
@@ -416,7 +416,6 @@ default=None
         return module
 
     def _negatives(self, positive):
-        lengths = [v.shape[0] for v in positive]
         if self.attack in _UNIVERSAL:
             return [v + self.perturbation_.astype(v.dtype) for v in positive]
         device = resolve_device(self.device)
@@ -424,7 +423,7 @@ default=None
         frames = np.concatenate(positive)
         x = torch.as_tensor(frames, device=device, dtype=_dtype(module))
         r = self._per_frame(module, x, device)
-        return self._split(positive, to_numpy(r), lengths)
+        return _split(positive, to_numpy(r))
 
     def _per_frame(self, module, x, device):
         """Per-frame perturbations of the rows of ``x`` (a tensor on ``device``)."""
@@ -462,10 +461,11 @@ default=None
             out.append(r)
         return torch.cat(out)
 
-    @staticmethod
-    def _split(positive, r, lengths):
-        bounds = np.cumsum(lengths)[:-1]
-        return [p + ri.astype(p.dtype) for p, ri in zip(positive, np.split(r, bounds))]
+
+def _split(positive, r):
+    """Add the rows of ``r`` (all frames, concatenated) to the videos they belong to."""
+    bounds = np.cumsum([p.shape[0] for p in positive])[:-1]
+    return [p + ri.astype(p.dtype) for p, ri in zip(positive, np.split(r, bounds))]
 
 
 def _dtype(module):
