@@ -97,14 +97,18 @@ class RCGResult:
     stopping_reason: list
 
 
+def _tangent(problem, W, X):
+    """State of ``X - sym(X W^T) W``: ``X`` projected onto the tangent space at ``W``."""
+    return X - sym(_gram(problem, X, W)) @ W
+
+
 def _riemannian_gradient(problem, W, G):
     """State of the Riemannian gradient ``E - sym(E W^T) W`` at the point ``W``.
 
     ``E`` is the Euclidean gradient ``G^T S`` for the gradient ``G`` of the cost with
     respect to the projections; the problem builds its state as cheaply as it can.
     """
-    E = problem.gradient_state(G)
-    return E - sym(_gram(problem, E, W)) @ W
+    return _tangent(problem, W, problem.gradient_state(G))
 
 
 def _inner(problem, X, Y):
@@ -336,7 +340,7 @@ def batched_rcg(
         # Conjugate direction. Transport is projection onto the new tangent space, and
         # projection is self-adjoint, so <g_new, T(g_old)> = <g_new, g_old>: only the
         # direction itself needs transporting.
-        TD = D - sym(_gram(problem, D, W_new)) @ W_new
+        TD = _tangent(problem, W_new, D)
         diff = grad_new - grad
         num = _inner(problem, grad_new, diff)
         if beta_rule == "PR+":
