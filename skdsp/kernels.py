@@ -47,6 +47,12 @@ def _as_tensor(a):
     return torch.as_tensor(np.asarray(a)), True
 
 
+def _float_dtype(A, B):
+    """The common dtype of two tensors, float64 when it is not a floating type."""
+    dtype = torch.promote_types(A.dtype, B.dtype)
+    return dtype if dtype.is_floating_point else torch.float64
+
+
 def _bases(U, V, name_u="U", name_v="V"):
     """Bring bases to shape (n, n_directions, n_features, n_components) tensors."""
     U, numpy_out = _as_tensor(U)
@@ -67,9 +73,7 @@ def _bases(U, V, name_u="U", name_v="V"):
             f"{name_u} has bases of shape {tuple(U.shape[1:])} (n_directions, n_features, "
             f"n_components) but {name_v} has {tuple(V.shape[1:])}; they must match."
         )
-    dtype = torch.promote_types(U.dtype, V.dtype)
-    if not dtype.is_floating_point:
-        dtype = torch.float64
+    dtype = _float_dtype(U, V)
     return U.to(dtype), V.to(device=U.device, dtype=dtype), numpy_out
 
 
@@ -219,9 +223,7 @@ def mean_rbf_kernel(A, B=None, *, gamma=1.0):
     """
     A, numpy_out = _as_tensor(A)
     B = A if B is None else _as_tensor(B)[0].to(device=A.device)
-    dtype = torch.promote_types(A.dtype, B.dtype)
-    if not dtype.is_floating_point:
-        dtype = torch.float64
+    dtype = _float_dtype(A, B)
     A, B = A.to(dtype), B.to(dtype)
     D2 = torch.cdist(A, B).square()
     return _finish(torch.exp(-gamma * D2), numpy_out)
