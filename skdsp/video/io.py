@@ -32,6 +32,12 @@ def _import_av():
     return av
 
 
+def _is_positive_int(value):
+    return (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    )
+
+
 def check_sampling(fps=None, step=None, max_frames=None, size=None):
     """Validate the frame sampling arguments shared by the readers and the extractor.
 
@@ -52,24 +58,17 @@ def check_sampling(fps=None, step=None, max_frames=None, size=None):
             raise ValueError(f"fps must be a positive number, got {fps!r}.")
         fps = float(fps)
     if step is not None:
-        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
+        if not _is_positive_int(step):
             raise ValueError(f"step must be a positive integer, got {step!r}.")
         step = int(step)
     if max_frames is not None:
-        if (
-            isinstance(max_frames, bool)
-            or not isinstance(max_frames, numbers.Integral)
-            or max_frames < 1
-        ):
+        if not _is_positive_int(max_frames):
             raise ValueError(f"max_frames must be a positive integer, got {max_frames!r}.")
         max_frames = int(max_frames)
     if size is not None:
         try:
             height, width = size
-            ok = all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
-                for v in (height, width)
-            )
+            ok = _is_positive_int(height) and _is_positive_int(width)
         except (TypeError, ValueError):
             ok = False
         if not ok:
