@@ -86,7 +86,7 @@ class DSPBatch:
             bag_weight=self.bag_weight,
             order_weight=self.order_weight,
         )
-        if self.n_max >= 2:
+        if self.n_max >= 2 and "pairs" not in self._cache:
             self._cache["pairs"] = _pairs(self.n_max, dt, dev)
         # The same, shaped for a candidate axis (the line search's calls).
         for name in ("pad", "pad_hinge"):
@@ -115,6 +115,8 @@ class DSPBatch:
             eta=self.eta,
             margin=self.margin,
             representation=self.representation,
+            # The frame pairs depend only on n_max, dtype and device: shared, not rebuilt.
+            _cache={k: self._cache[k] for k in ("pairs",) if k in self._cache},
         )
         # Derived data and the solver's representation follow the videos.
         for name in ("gram", "basis", "metric"):
