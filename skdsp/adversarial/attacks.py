@@ -491,13 +491,12 @@ def universal_perturbation(
         # The fooling rate is not monotone over updates: keep the best pass's v.
         best, best_rate = v, 0.0
         n_passes = 0
-        passes = range(max_passes)
+        # A zero-radius ball holds only v = 0: no pass can change it.
+        passes = range(max_passes if eps > 0 else 0)
         if verbose:
             from tqdm.auto import tqdm
 
             passes = tqdm(passes, desc="universal perturbation", leave=False)
-        if eps == 0:
-            passes = range(0)
         for _ in passes:
             n_passes += 1
             order = torch.randperm(n, generator=generator).to(frames.device)
