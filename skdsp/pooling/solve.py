@@ -335,7 +335,7 @@ def solve_validated(
     order = np.argsort(-sizes, kind="stable")
     chunks = [order[i : i + batch_size] for i in range(0, n_videos, batch_size)]
 
-    subspaces = np.zeros((n_videos, d, p), dtype=np.dtype(str(dtype).split(".")[-1]))
+    subspaces = np.zeros((n_videos, d, p), dtype=torch.empty((), dtype=dtype).numpy().dtype)
     objective = np.zeros(n_videos)
     grad_norm = np.zeros(n_videos)
     n_iter = np.zeros(n_videos, dtype=np.int64)
