@@ -246,7 +246,9 @@ def kernel_target_alignment(K, y):
     alignment : float in [-1, 1]
     """
     K = np.asarray(K, dtype=np.float64)
-    y = np.asarray(y)
+    if K.ndim != 2 or K.shape[0] != K.shape[1]:
+        raise ValueError(f"K must be a square Gram matrix, got shape {K.shape}.")
+    y = check_labels(y, K.shape[0])
     Y = (y[:, None] == y[None, :]).astype(np.float64)
 
     def centre(M):

@@ -208,6 +208,10 @@ def test_alignment_extremes():
     ideal = (y[:, None] == y[None, :]).astype(float)
     assert kernel_target_alignment(ideal, y) == pytest.approx(1.0)
     assert kernel_target_alignment(np.ones((4, 4)), y) == 0.0
+    with pytest.raises(ValueError, match="3 labels but there are 4"):
+        kernel_target_alignment(ideal, y[:3])
+    with pytest.raises(ValueError, match="square"):
+        kernel_target_alignment(ideal[:3], y)
 
 
 def test_clear_errors():
