@@ -310,16 +310,16 @@ class DSPBatch:
         # boundary when one hyperplane puts it there: margin - max_k y u_k^T s, i.e.
         # margin - max_k u_k^T x for a frame and margin + min_k u_k^T z for a negative.
         n_max = self.n_max
+        frames, negatives = PT[..., :n_max], PT[..., n_max:]
         if need_grad:
-            top, top_k = PT[..., :n_max].max(dim=-2)
-            low, low_k = PT[..., n_max:].min(dim=-2)
+            top, top_k = frames.max(dim=-2)
+            low, low_k = negatives.min(dim=-2)
         else:
-            top, low = PT[..., :n_max].amax(dim=-2), PT[..., n_max:].amin(dim=-2)
+            top, low = frames.amax(dim=-2), negatives.amin(dim=-2)
         best = torch.cat([top, -low], dim=-1)
         hinge = self.margin - best
         # Padded rows project to exactly 0 and add exactly relu(margin) each.
         bag = hinge.clamp_min(0).sum(dim=-1) - pad_hinge
-        frames = PT[..., : self.n_max]
         energy = (frames * frames).sum(dim=-2)
         order, d_energy = _order_term(
             energy, order_sign, pad, self.eta, pairs=c.get("pairs"), need_grad=need_grad
@@ -334,7 +334,7 @@ class DSPBatch:
         grad = torch.zeros_like(PT)
         coef = torch.sign(hinge).clamp_min_(0) * y * (-bag_weight[..., None])
         grad.scatter_(-2, best_k[..., None, :], coef[..., None, :])
-        grad[..., : self.n_max] += ((2.0 * order_weight[..., None]) * d_energy)[..., None, :] * frames
+        grad[..., :n_max] += ((2.0 * order_weight[..., None]) * d_energy)[..., None, :] * frames
         return cost, grad
 
 
