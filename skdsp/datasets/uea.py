@@ -178,6 +178,15 @@ def _embed_all(X, embedding_dim, delay, split):
     return out
 
 
+def _embed_splits(X_train, y_train, X_test, y_test, embedding_dim, delay):
+    return (
+        _embed_all(X_train, embedding_dim, delay, "train"),
+        y_train,
+        _embed_all(X_test, embedding_dim, delay, "test"),
+        y_test,
+    )
+
+
 def load_basic_motions():
     """Load BasicMotions: four activities recorded by a smartwatch.
 
@@ -281,13 +290,7 @@ def load_gunpoint(*, embedding_dim=GUNPOINT_EMBEDDING_DIM, delay=GUNPOINT_DELAY)
     (50, 150, (147, 4))
     """
     m, tau = _check_embedding(embedding_dim, delay)
-    X_train, y_train, X_test, y_test = _load_shipped("gunpoint")
-    return (
-        _embed_all(X_train, m, tau, "train"),
-        y_train,
-        _embed_all(X_test, m, tau, "test"),
-        y_test,
-    )
+    return _embed_splits(*_load_shipped("gunpoint"), m, tau)
 
 
 def load_japanese_vowels():
@@ -399,12 +402,7 @@ def load_dataset(name, *, data_dir=None, embedding_dim=None, delay=None):
     m, tau = _check_embedding(
         1 if embedding_dim is None else embedding_dim, 1 if delay is None else delay
     )
-    return (
-        _embed_all(X_train, m, tau, "train"),
-        y_train,
-        _embed_all(X_test, m, tau, "test"),
-        y_test,
-    )
+    return _embed_splits(X_train, y_train, X_test, y_test, m, tau)
 
 
 def _read_folder(name, folder):
