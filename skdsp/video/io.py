@@ -99,10 +99,14 @@ def _open(path):
     return container, path
 
 
+def _stream_rate(stream):
+    return stream.average_rate or stream.guessed_rate
+
+
 def _frame_time(frame, index, stream):
     if frame.time is not None:
         return float(frame.time)
-    rate = stream.average_rate or stream.guessed_rate
+    rate = _stream_rate(stream)
     return index / float(rate) if rate else float(index)
 
 
@@ -121,11 +125,11 @@ def iter_video_frames(
     if size is not None and shorter_side is not None:
         raise ValueError("Pass either size or shorter_side, not both.")
     container, path = _open(path)
+    stream = container.streams.video[0]
     reformat = {"format": "rgb24"}
     if shorter_side is not None:
         from skdsp.video.preprocess import resize_shorter_side
 
-        stream = container.streams.video[0]
         height, width = stream.height, stream.width
         if height and width:
             size = resize_shorter_side(height, width, int(shorter_side))
@@ -137,7 +141,6 @@ def iter_video_frames(
     n_yielded = 0
     index = -1
     try:
-        stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame + slice threads; output is identical
         start = None
         last_slot = -1
@@ -234,8 +237,7 @@ def video_frame_rate(path):
     """The average frame rate of a video file's first video stream, as a Fraction."""
     container, _ = _open(path)
     try:
-        stream = container.streams.video[0]
-        rate = stream.average_rate or stream.guessed_rate
+        rate = _stream_rate(container.streams.video[0])
         return Fraction(rate) if rate else None
     finally:
         container.close()
