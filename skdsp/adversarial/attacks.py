@@ -528,6 +528,8 @@ def universal_perturbation(
                 passes.set_postfix(fooling_rate=f"{best_rate:.3f}")
             if best_rate >= max_fooling:
                 break
+        if verbose:
+            passes.close()
     return UniversalPerturbationResult(best, best_rate, n_passes)
 
 
