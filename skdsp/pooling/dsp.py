@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skdsp.bags import check_bags
 from skdsp.descriptor import descriptor_feature_names, pack_descriptors
-from skdsp.pooling.solve import resolve_dtype, solve_validated, warn_deficient
+from skdsp.pooling.solve import N_INIT, resolve_dtype, solve_validated, warn_deficient
 from skdsp.utils.device import resolve_device
 from skdsp.utils.random import draw_seed
 
@@ -72,6 +72,11 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         method is ``include_mean=False``.
     max_iter : int, default=100
         Riemannian conjugate gradient iterations per video.
+    n_init : int, default=N_INIT
+        Starting points per video and direction: the PCA subspace with its ``n_init``
+        best column-sign patterns (then random perturbations of it); each runs a few
+        iterations and every video continues from its best one. See
+        :func:`~skdsp.pooling.solve_dsp`.
     solver : {"batched", "pymanopt"}, default="batched"
         See :func:`~skdsp.pooling.solve_dsp`.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
@@ -138,6 +143,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         "negatives": [StrOptions({"random"})],
         "include_mean": ["boolean"],
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
         "solver": [StrOptions({"batched", "pymanopt"})],
         "device": [str, torch.device],
         "dtype": [StrOptions({"float32", "float64"})],
@@ -159,6 +165,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         negatives="random",
         include_mean=True,
         max_iter=100,
+        n_init=N_INIT,
         solver="batched",
         device="auto",
         dtype="float32",
@@ -176,6 +183,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         self.negatives = negatives
         self.include_mean = include_mean
         self.max_iter = max_iter
+        self.n_init = n_init
         self.solver = solver
         self.device = device
         self.dtype = dtype
@@ -272,6 +280,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
             "margin": self.margin,
             "reduction": self.reduction,
             "max_iter": self.max_iter,
+            "n_init": self.n_init,
             "tol": 1e-6,
             "solver": self.solver,
             "device": device,
