@@ -42,10 +42,11 @@ The problem protocol (duck-typed; ``B`` problems, ``N`` rows of data):
     The state rebuilt from its coordinates (drops accumulated rounding).
 ``point(state) -> WT``
     The transposed vectors, (B, p, d).
-``evaluate(PT, index=None, need_grad=False) -> (f, GT)``
-    ``PT`` of shape (B, [K,] p, N) to costs (B, [K]) and, with ``need_grad``, their
-    gradients with respect to ``PT`` (else None); with ``index``, ``PT`` holds only the
-    problems at those batch indices.
+``evaluate(PT, index=None, need_grad=False) -> (f, parts)``
+    ``PT`` of shape (B, [K,] p, N) to costs (B, [K]) and, with ``need_grad``, a tuple
+    of tensors with the same leading shape (else None) from which
+    ``gradient(PT, parts) -> GT`` builds the gradients with respect to ``PT``; with
+    ``index``, ``PT`` holds only the problems at those batch indices.
 ``take(index) -> problem``
     The sub-problem of the given batch indices (states keep their layout).
 """
@@ -180,13 +181,15 @@ def _line_search(problem, W, D, cost, GT, df0, base, retry, *, ladder, shrink, a
         Linv = lower_inverse(R.transpose(-1, -2))
         coef = torch.cat([Linv, tt * Linv], dim=-1).reshape(b, n_cand * p, 2 * p)
         Pc = (coef[:, : (n_cand - 1) * p] @ b_PPD).reshape(b, n_cand - 1, p, -1)
-        fc, Gc = problem.evaluate(Pc, index=todo, need_grad=True)
+        fc, parts = problem.evaluate(Pc, index=todo, need_grad=True)
         accept = ok[:, :-1] & (fc <= torch.addcmul(b_cost[:, None], t[:, :-1], b_slope[:, None]))
         best = torch.where(accept, fc, float("inf")).argmin(dim=-1)
         hit = accept.any(dim=-1)
         rows = torch.arange(b, device=best.device)
         chosen_cost = torch.where(hit, fc[rows, best], b_cost)
-        chosen_GT = torch.where(hit[:, None, None], Gc[rows, best], b_GT)
+        # The gradient of the accepted candidate only (the old one where none passed).
+        G_best = problem.gradient(Pc[rows, best], tuple(a[rows, best] for a in parts))
+        chosen_GT = torch.where(hit[:, None, None], G_best, b_GT)
         best = torch.where(hit, best, n_cand - 1)  # t = 0 when nothing passed
         chosen = (t[rows, best], Linv[rows, best], chosen_cost, chosen_GT)
         if todo is None:
@@ -263,7 +266,6 @@ def batched_rcg(
     refresh_every=20,
     compact_below=0.5,
     callback=None,
-    retry_all=False,
 ):
     """Minimise a batch of costs on ``St(d, p)`` by Riemannian conjugate gradient.
 
@@ -330,7 +332,9 @@ def batched_rcg(
     out_reason = torch.zeros(B, dtype=torch.int64, device=dev)
 
     ids = torch.arange(B, device=dev)  # working set -> batch index
-    cost, GT = problem.evaluate(problem.projections(W), need_grad=True)
+    P0 = problem.projections(W)
+    cost, parts = problem.evaluate(P0, need_grad=True)
+    GT = problem.gradient(P0, parts)
     grad = _riemannian_gradient(problem, W, GT)
     gg = _inner(problem, grad, grad)
     D, df0 = -grad, -gg
@@ -375,7 +379,7 @@ def batched_rcg(
         # Only a failed steepest descent search looks further down: a failed conjugate
         # direction is replaced by steepest descent at the next iteration anyway.
         step, found, L_inv, cost_new, GT = _line_search(
-            problem, W, D, cost, GT, df0, base, steepest | retry_all,
+            problem, W, D, cost, GT, df0, base, steepest,
             ladder=ladder, shrink=shrink, armijo=armijo, rounds=rounds,
         )
 

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skdsp.bags import check_bags
 from skdsp.descriptor import descriptor_feature_names, pack_descriptors
-from skdsp.pooling.solve import N_INIT, resolve_dtype, solve_validated, warn_deficient
+from skdsp.pooling.solve import resolve_dtype, solve_validated, warn_deficient
 from skdsp.utils.device import resolve_device
 from skdsp.utils.random import draw_seed
 
@@ -72,11 +72,11 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         method is ``include_mean=False``.
     max_iter : int, default=100
         Riemannian conjugate gradient iterations per video.
-    n_init : int, default=N_INIT
+    n_init : int, default=8
         Starting points per video and direction: the PCA subspace with its ``n_init``
-        best column-sign patterns (then random perturbations of it); each runs a few
-        iterations and every video continues from its best one. See
-        :func:`~skdsp.pooling.solve_dsp`.
+        best sign patterns of the directions (at most ``2^n_components``); each runs a
+        few iterations and every video continues from its best one. 1 starts from the
+        best pattern alone. See :func:`~skdsp.pooling.solve_dsp`.
     solver : {"batched", "pymanopt"}, default="batched"
         See :func:`~skdsp.pooling.solve_dsp`.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
@@ -165,7 +165,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         negatives="random",
         include_mean=True,
         max_iter=100,
-        n_init=N_INIT,
+        n_init=8,
         solver="batched",
         device="auto",
         dtype="float32",

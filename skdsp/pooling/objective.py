@@ -283,10 +283,11 @@ class DSPBatch:
         grad : Tensor of shape (n_videos, p, n_rows)
             The Euclidean gradient with respect to ``U`` is ``backproject(grad)^T``.
         """
-        return self.evaluate(PT, need_grad=True)
+        cost, parts = self.evaluate(PT, need_grad=True)
+        return cost, self.gradient(PT, parts)
 
     def evaluate(self, PT, *, index=None, need_grad=False):
-        """Objective and, optionally, its (sub)gradient, of one or more points per video.
+        """Objective of one or more points per video, and what its gradient needs.
 
         Parameters
         ----------
@@ -299,8 +300,10 @@ class DSPBatch:
         Returns
         -------
         cost : Tensor of shape (n_videos, [n_candidates])
-        grad : Tensor like ``PT`` or None
-            Gradient of each cost with respect to its projections.
+        parts : tuple of Tensor or None
+            With ``need_grad``, the pieces :meth:`gradient` assembles the gradient
+            from, each with the leading shape of ``cost`` (so that a caller can pick
+            one candidate per video before paying for a gradient).
         """
         c = self._cache
         names = ("pad_hinge", "order_sign", "bag_weight", "order_weight", "padding")
@@ -320,18 +323,31 @@ class DSPBatch:
         cost = torch.addcmul(bag_weight * bag, order_weight, order)
         if not need_grad:
             return cost, None
-
         # Subgradient of the hinge: -y at the hyperplane that attains the max.
         y = c["y"] if index is None else c["y"][index]
         if PT.ndim == 4:
             y = y[:, None]
+        coef = torch.sign(hinge).clamp_min_(0).mul_(y).mul_(-bag_weight[..., None])
+        return cost, (coef, best_k, (2.0 * order_weight[..., None]) * d_energy)
+
+    def gradient(self, PT, parts):
+        """The gradient with respect to the projections, from :meth:`evaluate`'s parts.
+
+        Parameters
+        ----------
+        PT : Tensor of shape (n_videos, [n_candidates,] p, n_rows)
+        parts : tuple of Tensor
+            As returned with ``PT`` by :meth:`evaluate` (or the same entries of both).
+
+        Returns
+        -------
+        grad : Tensor like ``PT``
+        """
+        coef, best_k, d_order = parts
         grad = torch.zeros_like(PT)
-        coef = torch.sign(hinge).clamp_min_(0) * y * (-bag_weight[..., None])
         grad.scatter_(-2, best_k[..., None, :], coef[..., None, :])
-        grad[..., : self.n_max] += (
-            (2.0 * order_weight[..., None]) * d_energy
-        )[..., None, :] * frames
-        return cost, grad
+        grad[..., : self.n_max] += d_order[..., None, :] * PT[..., : self.n_max]
+        return grad
 
     def bag_term(self, PT):
         """The bag term alone (unweighted), of one or more points per video.

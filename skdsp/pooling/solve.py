@@ -19,10 +19,8 @@ from skdsp.utils.validation import check_videos
 __all__ = ["DSPResult", "resolve_dtype", "solve_dsp"]
 
 _SOLVERS = ("batched", "pymanopt")
-#: Default number of starting points per video (see :func:`solve_dsp`).
-N_INIT = 8
 #: Iterations every start runs before each video keeps its best one.
-SCREEN_ITER = 10
+SCREEN_ITER = 5
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -223,7 +221,7 @@ def solve_dsp(
     reduction="sum",
     max_iter=100,
     tol=1e-6,
-    n_init=N_INIT,
+    n_init=8,
     solver="batched",
     device="cpu",
     dtype="float32",

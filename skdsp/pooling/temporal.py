@@ -148,24 +148,21 @@ def _sort_values(a):
 
 
 def _integer_keys(x, t):
-    """Order-preserving integers for keys and thresholds, keys first at ties.
+    """Order-preserving integers for keys and thresholds, side by side.
 
-    Returns int64 tensors ``(kx, kt)``, of magnitude below ``2**31``, with
-    ``kx[i] > kt[j]`` exactly when ``x[i] > t[j]``.
+    Returns an int64 tensor ``[kx, kt]`` of shape (n_rows, 2 n), of magnitude below
+    ``2**31``, with ``kx[i] > kt[j]`` exactly when ``x[i] > t[j]``; a key equal to a
+    threshold gets an equal integer (float32) or a smaller one (float64).
     """
-    n = x.shape[-1]
     both = torch.cat([x, t], dim=-1)
     if x.dtype == torch.float32:
         bits = both.add(0.0).view(torch.int32)  # +0.0 for -0.0: equal values, equal bits
-        mono = (bits ^ ((bits >> 31) & 0x7FFFFFFF)).to(torch.int64)  # float order
-        # Equal integers are resolved by the tags below (keys first).
-    else:
-        # Ranks in one stable sort: keys come first in the concatenation, so a key
-        # ranks below a threshold it equals (the pair is inactive).
-        order = torch.sort(both, dim=-1, stable=True).indices
-        ranks = torch.arange(2 * n, device=x.device).expand_as(order)
-        mono = torch.empty_like(order).scatter_(-1, order, ranks)
-    return mono[..., :n], mono[..., n:]
+        return (bits ^ ((bits >> 31) & 0x7FFFFFFF)).to(torch.int64)  # float order
+    # Ranks in one stable sort: keys come first in the concatenation, so a key ranks
+    # below a threshold it equals (the pair is inactive).
+    order = torch.sort(both.to(torch.float64), dim=-1, stable=True).indices
+    ranks = torch.arange(both.shape[-1], device=x.device).expand_as(order)
+    return torch.empty_like(order).scatter_(-1, order, ranks)
 
 
 def _counts_sort(x, t):
@@ -180,27 +177,31 @@ def _counts_sort(x, t):
     # Pairs inside blocks of `leaf` frames: dense.
     left, right = _counts_dense(x.reshape(-1, leaf), t.reshape(-1, leaf))
     left = left.to(torch.int64).reshape(n_rows, width)
-    right = right.to(torch.int64).reshape(n_rows, width)
-    # Pairs across blocks: for each pair of sibling blocks at each level, merge the left
-    # block's keys with the right block's thresholds. The integers go to the high half
-    # of an int64 and the item's slot in the block pair to the low half (keys 0..b-1,
-    # thresholds b..2b-1), so that one sort of values also says where each item went,
-    # and equal integers put keys first, as the strict comparison requires.
-    kx, kt = _integer_keys(x, t)
-    kx, kt = kx << 32, kt << 32
+    # Pairs across blocks: at each level, the keys of every left block and the
+    # thresholds of its right sibling are sorted together. The integers go to the
+    # high half of an int64 and the frame's time to the low half: one sort of values
+    # then also says where each item went (time mod 2b is its slot in the block pair:
+    # keys below b, thresholds from b), and at equal integers the earlier frame, the
+    # key, comes first, as the strict comparison requires.
+    times = torch.arange(width, device=dev)
+    keys = (_integer_keys(x, t) << 32) | times.repeat(2)
+    kx, kt = keys[:, :width], keys[:, width:]
+    below = torch.zeros((n_rows, width), dtype=torch.int64, device=dev)
     for level in range(int(math.log2(leaf)), levels):
         b = 1 << level
         g = width // (2 * b)
-        slot = torch.arange(2 * b, device=dev)
         items = torch.cat([kx.view(n_rows, g, 2, b)[:, :, 0], kt.view(n_rows, g, 2, b)[:, :, 1]], dim=-1)
-        tag = _sort_values(items | slot) & _LOW32
+        slot = _sort_values(items) & (2 * b - 1)
         # Running counts in sorted order: thresholds in the high half, keys in the low.
-        counts = (tag >> level).mul_(_LOW32).add_(1).cumsum_(dim=-1)
-        by_tag = torch.empty_like(counts).scatter_(-1, tag, counts)
+        counts = (slot >> level).mul_(_LOW32).add_(1).cumsum_(dim=-1)
+        by_slot = torch.empty_like(counts).scatter_(-1, slot, counts)
         # A key's active pairs as the earlier frame: the thresholds below it. A
-        # threshold's active pairs as the later frame: the keys not below it.
-        left.view(n_rows, g, 2, b)[:, :, 0] += by_tag[..., :b] >> 32
-        right.view(n_rows, g, 2, b)[:, :, 1] += b - (by_tag[..., b:] & _LOW32)
+        # threshold's pairs as the later frame: the keys of the block not below it.
+        left.view(n_rows, g, 2, b)[:, :, 0] += by_slot[..., :b] >> 32
+        below.view(n_rows, g, 2, b)[:, :, 1] += by_slot[..., b:] & _LOW32
+    # Across blocks, frame t has (t - t mod leaf) earlier frames; those whose key is
+    # not above its threshold are not active.
+    right = right.reshape(n_rows, width) + ((times & ~(leaf - 1)) - below)
     return left[:, :n], right[:, :n]
 
 
