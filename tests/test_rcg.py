@@ -141,3 +141,23 @@ def test_steps_descend_and_follow_the_retraction():
         torch.testing.assert_close(it.point, want, rtol=1e-8, atol=1e-10)
         # Armijo: never above the previous cost.
         assert bool((it.cost <= prev.cost[keep] + 1e-12).all())
+
+
+@pytest.mark.parametrize("representation", ["features", "span"])
+def test_a_conjugate_direction_that_cancels_restarts(representation):
+    # One all-zero frame and one negative: after a few steps beta T(D) equals the
+    # gradient, and the direction that is left is rounding. Taking it (with a step
+    # size scaled by its norm, ~1e16) used to leave the manifold and end in NaN.
+    batch = make_batch([np.zeros((1, 4))], [np.array([[-0.9, -0.1595, 0.1627, 0.3716]])],
+                       dtype=torch.float64)
+    batch.representation = representation
+    _normalise_frames(batch)
+    U0 = torch.tensor([[[0.1865], [-0.1960], [0.9500], [0.1556]]], dtype=torch.float64)
+    U0 = U0 / torch.linalg.vector_norm(U0)
+    res, iterates = run(batch, U0, max_iter=20)
+    for it in iterates:
+        assert float((it.point.transpose(-1, -2) @ it.point - 1).abs().max()) < 1e-10
+        assert float(it.step.max()) < 1e3
+    assert torch.isfinite(res.point).all()
+    # The optimum: the negative fully separated, only the zero frame's hinge left.
+    assert float(res.cost[0]) == pytest.approx(1.0, abs=1e-6)

@@ -76,6 +76,8 @@ STOPPING_REASONS = {
     NO_DECREASE: "line search found no decrease along the steepest descent direction",
 }
 _BETA_RULES = ("HS+", "PR+")
+# A conjugate direction shorter than this times the gradient (squared norms) restarts.
+_MIN_DIRECTION_RATIO = 1e-6
 
 
 @dataclass
@@ -413,13 +415,17 @@ def batched_rcg(
         df0_new = _inner(problem, grad_new, D_new)
 
         # A failed search, or a conjugate direction that does not descend, restarts
-        # from steepest descent; a failed steepest descent search ends the problem.
+        # from steepest descent; a failed steepest descent search ends the problem. So
+        # does a conjugate direction that nearly cancelled (beta T(D) ~ grad): what is
+        # left of it is rounding, and the next step size, scaled by its norm, would be
+        # enormous.
         failed = ~found
-        restart = failed | (df0_new >= 0)
+        dd_new = _inner(problem, D_new, D_new)
+        restart = failed | (df0_new >= 0) | (dd_new < _MIN_DIRECTION_RATIO * gg_new)
         D_new = torch.where(restart[:, None, None], -grad_new, D_new)
         df0_new = torch.where(restart, -gg_new, df0_new)
         step_len = step * d_norm
-        norm_new = torch.sqrt(_inner(problem, D_new, D_new))
+        norm_new = torch.sqrt(torch.where(restart, gg_new, dd_new))
         base = torch.where(found, step_len / norm_new.clamp_min(tiny), base)
         if callback is not None:
             to_ambient = lambda state: problem.point(state).transpose(-1, -2)  # noqa: E731
