@@ -57,7 +57,8 @@ class _Resources(HTMLParser):
             for url in attrs.get(name, "").split(","):
                 if _REMOTE.match(url):
                     self.remote.append(f"<{tag} {name}={url.strip()!r}>")
-        self.remote += [f"style attribute: {u}" for u in _CSS_REMOTE.findall(attrs.get("style", ""))]
+        style = attrs.get("style", "")
+        self.remote += [f"style attribute: {u}" for u in _CSS_REMOTE.findall(style)]
         self._in_style = tag == "style"
 
     def handle_endtag(self, tag):

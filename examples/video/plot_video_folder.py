@@ -132,8 +132,8 @@ cold = time.perf_counter() - start
 print(f"{len(features)} videos, features of shape {features[0].shape}: {cold:.1f} s")
 
 # %%
-# A second extractor with the same settings, as a later session would make, finds
-# every video in the cache: nothing is decoded and the network does not run.
+# A second extractor with the same settings, as a later run would make, finds every
+# video in the cache: nothing is decoded and the network does not run.
 start = time.perf_counter()
 again = FrameFeatureExtractor(**settings).fit_transform(paths)
 warm = time.perf_counter() - start
@@ -149,8 +149,8 @@ print(f"same features: {all(np.array_equal(a, b) for a, b in zip(features, again
 #
 # The extractor is the first step of the pipeline, so the pipeline takes file paths;
 # with its cache, no fold computes a video's features again. The folds hold out whole
-# groups (``GroupKFold``), as UCF-101's protocol asks: clips of one group share their
-# source and would flatter the score if split across training and validation.
+# groups (``GroupKFold``), as UCF-101's official splits do: clips of one group share
+# their source and would flatter the score if split across training and validation.
 from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import SVC
@@ -191,7 +191,7 @@ plt.show()
 workdir.cleanup()
 
 # %%
-# The same three steps run on UCF-101 or HMDB-51 as downloaded: point
+# The same three steps run on UCF-101 or HMDB-51, once unpacked: point
 # :func:`~skdsp.datasets.load_video_folder` at the video folder and at the folder of
 # split files. Feature extraction is the slow part there (millions of frames); the
 # cache makes it a one-time cost, and an interrupted run resumes where it stopped.
