@@ -80,27 +80,40 @@ def orientation_histograms(dx, dy, *, grid=(2, 2), n_bins=8, min_magnitude=None)
     """
     n, height, width = dx.shape
     rows, cols = grid
-    n_slots = n_bins + (min_magnitude is not None)
-    magnitude = torch.hypot(dx, dy).reshape(n, -1)
-    position = torch.atan2(dy, dx).reshape(n, -1) * (n_bins / (2 * math.pi))
+    dx, dy = dx.contiguous(), dy.contiguous()  # strided views make every op slower
+    magnitude = torch.hypot(dx, dy).view(n, -1)
+    # Position on the circle in bins, in [0, n_bins]: atan2 is in [-pi, pi].
+    position = torch.atan2(dy, dx).view(n, -1).mul_(n_bins / (2 * math.pi))
+    position += (position < 0).to(position.dtype) * n_bins
     lower = torch.floor(position)
-    upper_share = position - lower
-    lower = lower.long() % n_bins
-    upper = (lower + 1) % n_bins
-    cell = _cells(height, width, grid, dx.device).expand(n, -1) * n_slots
+    upper_vote = magnitude * position.sub_(lower)
+    lower_vote = magnitude - upper_vote
+    # Each cell gets n_bins + 2 slots so that the upper neighbour of the last bin
+    # (and a position of exactly n_bins) need no modulo: slots n_bins and n_bins + 1
+    # are folded back onto bins 0 and 1 afterwards. One more slot holds zero votes.
+    n_slots = n_bins + 3
+    cell = _cells(height, width, grid, dx.device) * n_slots
+    index = lower.to(torch.int64).add_(cell)
     out = torch.zeros(n, rows * cols * n_slots, dtype=dx.dtype, device=dx.device)
-    weight = magnitude
     if min_magnitude is not None:
         still = magnitude < min_magnitude
-        weight = torch.where(still, 0.0, magnitude)
-        out.scatter_add_(1, cell + n_bins, still.to(dx.dtype) * min_magnitude)
-    out.scatter_add_(1, cell + lower, weight * (1 - upper_share))
-    out.scatter_add_(1, cell + upper, weight * upper_share)
+        lower_vote.masked_fill_(still, 0.0)
+        upper_vote.masked_fill_(still, 0.0)
+        out.scatter_add_(
+            1, (cell + n_bins + 2).expand(n, -1), still.to(dx.dtype) * min_magnitude
+        )
+    out.scatter_add_(1, index, lower_vote)
+    out.scatter_add_(1, index.add_(1), upper_vote)
+    out = out.view(n, rows * cols, n_slots)
+    hist = out[..., :n_bins].clone()
+    hist[..., :2] += out[..., n_bins : n_bins + 2]
+    if min_magnitude is not None:
+        hist = torch.cat([hist, out[..., n_bins + 2 :]], dim=-1)
     counts = torch.bincount(
         _cells(height, width, grid, dx.device), minlength=rows * cols
     ).to(dx.dtype)
-    out = out.view(n, rows * cols, n_slots) / counts.view(1, -1, 1)
-    return out.view(n, rows, cols, n_slots)
+    hist /= counts.view(1, -1, 1)
+    return hist.view(n, rows, cols, hist.shape[-1])
 
 
 def _normalize(h, normalize):
@@ -199,9 +212,10 @@ def motion_histograms(
         )
     if not f.is_floating_point():
         f = f.float()
-    if not bool(torch.isfinite(f).all()):
+    # A sum is finite when every term is (flows are far from overflowing).
+    if not bool(torch.isfinite(f.sum())) and not bool(torch.isfinite(f).all()):
         raise ValueError("flow contains NaN or infinite values.")
-    u, v = f[..., 0], f[..., 1]
+    u, v = f[..., 0].contiguous(), f[..., 1].contiguous()
     parts = []
     for name in descriptors:
         if name == "hof":
