@@ -65,7 +65,7 @@ def main(argv=None):
     from skdsp import FrameFeatureExtractor
     from skdsp.video import FlowFeatureExtractor, read_video, write_video
     from skdsp.video.flow import DIS_PRESETS, available_flow_methods, optical_flow
-    from skdsp.video.motion_histograms import motion_histograms
+    from skdsp.video.flow_histograms import motion_histograms
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -213,7 +213,7 @@ default="cv"
     stream of its name. Any other collection is handed whole to every transformer:
     streams that start from the same videos (say a
     :class:`~skdsp.FrameFeatureExtractor` and a
-    :class:`~skdsp.video.FlowFeatureExtractor` on the same files) can then share one
+    :class:`~skdsp.FlowFeatureExtractor` on the same files) can then share one
     input. Streams whose weight is 0 are not computed in ``transform``.
 
     Examples

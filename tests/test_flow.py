@@ -14,7 +14,7 @@ from skdsp.video.flow import (  # noqa: E402
     flow_to_image,
     optical_flow,
 )
-from skdsp.video.motion_histograms import (  # noqa: E402
+from skdsp.video.flow_histograms import (  # noqa: E402
     motion_histogram_names,
     motion_histograms,
     orientation_histograms,

@@ -22,7 +22,7 @@ from skdsp.video import flow_extractor as flow_extractor_module  # noqa: E402
 from skdsp.video.cache import hash_array, hash_file  # noqa: E402
 from skdsp.video.flow import flow_to_image, optical_flow  # noqa: E402
 from skdsp.video.io import iter_video_frames  # noqa: E402
-from skdsp.video.motion_histograms import motion_histograms  # noqa: E402
+from skdsp.video.flow_histograms import motion_histograms  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -13,7 +13,7 @@ Each video is described twice, as two-stream action recognition does:
   weights (:class:`~skdsp.FrameFeatureExtractor`);
 - **motion (flow)**: the optical flow between consecutive frames, summarised by
   histograms of its orientations (HOF) and of its spatial derivatives (MBH)
-  (:class:`~skdsp.video.FlowFeatureExtractor`).
+  (:class:`~skdsp.FlowFeatureExtractor`).
 
 Each stream's frame features are pooled into one descriptor in three ways:
 

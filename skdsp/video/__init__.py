@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = attach(
         "optical_flow": ".flow",
         "flow_to_image": ".flow",
         "available_flow_methods": ".flow",
-        "motion_histograms": ".motion_histograms",
+        "motion_histograms": ".flow_histograms",
         "FeatureCache": ".cache",
         "EfficientNetLite0": ".backbones",
         "load_backbone": ".backbones",
@@ -27,6 +27,6 @@ __getattr__, __dir__, __all__ = attach(
     },
     submodules=[
         "io", "backbones", "preprocess", "cache", "extractor", "flow",
-        "motion_histograms", "flow_extractor",
+        "flow_histograms", "flow_extractor",
     ],
 )

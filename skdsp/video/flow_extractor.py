@@ -29,7 +29,7 @@ from skdsp.video.flow import (
     optical_flow,
 )
 from skdsp.video.io import VideoReadError, check_sampling, iter_video_frames
-from skdsp.video.motion_histograms import (
+from skdsp.video.flow_histograms import (
     HISTOGRAMS,
     NORMALIZATIONS,
     motion_histogram_names,
@@ -80,16 +80,16 @@ class FlowFeatureExtractor(TransformerMixin, BaseEstimator):
     :class:`~skdsp.FrameFeatureExtractor` takes them (files decoded with PyAV or uint8
     frame arrays; ``fps``, ``step``, ``max_frames``), the optical flow between each
     pair of consecutive frames is computed with OpenCV
-    (:func:`~skdsp.video.flow.optical_flow`), and each flow field becomes one feature
+    (:func:`~skdsp.video.optical_flow`), and each flow field becomes one feature
     row, in one of two ways:
 
     - ``kind="histograms"``: HOF and MBH, the motion descriptors of dense
       trajectories, over a spatial grid of the frame
-      (:func:`~skdsp.video.motion_histograms.motion_histograms`). Cheap, and strong
+      (:func:`~skdsp.video.motion_histograms`). Cheap, and strong
       on camera and body motion.
     - ``kind="cnn"``: the flow field as an image (x and y displacements clipped to
       ``+-bound`` pixels and mapped to ``[0, 255]``, magnitude as the third channel;
-      :func:`~skdsp.video.flow.flow_to_image`), through the image backbone of
+      :func:`~skdsp.video.flow_to_image`), through the image backbone of
       ``image_extractor``, as the two-stream literature did. An ImageNet backbone
       has never seen flow images: it is a known, weaker stand-in for a network trained
       on flow, which skdsp cannot download.
@@ -126,7 +126,7 @@ class FlowFeatureExtractor(TransformerMixin, BaseEstimator):
         pair of frames with no motion at all gives a row of zeros.
     normalize : {"root", "l2"} or None, default="root"
         ``kind="histograms"``: normalisation of each descriptor (see
-        :data:`~skdsp.video.motion_histograms.NORMALIZATIONS`).
+        :data:`~skdsp.video.flow_histograms.NORMALIZATIONS`).
     bound : float, default=20.0
         ``kind="cnn"``: displacement, in pixels, mapped to the ends of the image range.
     image_extractor : FrameFeatureExtractor, default=None
@@ -499,7 +499,7 @@ default=None
         -------
         names : ndarray of str of shape (n_features,)
             ``hof_r0c1_b3``-style names for histograms (see
-            :func:`~skdsp.video.motion_histograms.motion_histogram_names`),
+            :func:`~skdsp.video.flow_histograms.motion_histogram_names`),
             ``flowcnn0, flowcnn1, ...`` for ``kind="cnn"``.
         """
         check_is_fitted(self, "n_features_out_")

@@ -192,7 +192,7 @@ def motion_histograms(
     Examples
     --------
     >>> import numpy as np
-    >>> from skdsp.video.motion_histograms import motion_histograms
+    >>> from skdsp.video.flow_histograms import motion_histograms
     >>> flow = np.zeros((1, 8, 8, 2), dtype=np.float32)
     >>> flow[..., 0] = 3.0                       # everything moves 3 pixels right
     >>> hof = motion_histograms(flow, descriptors=["hof"], grid=(1, 1), n_bins=4)
