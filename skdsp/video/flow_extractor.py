@@ -28,13 +28,13 @@ from skdsp.video.flow import (
     flow_to_image,
     optical_flow,
 )
-from skdsp.video.io import VideoReadError, check_sampling, iter_video_frames
 from skdsp.video.flow_histograms import (
     HISTOGRAMS,
     NORMALIZATIONS,
     motion_histogram_names,
     motion_histograms,
 )
+from skdsp.video.io import VideoReadError, check_sampling, iter_video_frames
 from skdsp.video.preprocess import resize_shorter_side
 
 __all__ = ["FlowFeatureExtractor"]
