@@ -174,10 +174,10 @@ class FlowFeatureExtractor(TransformerMixin, BaseEstimator):
     --------
     >>> from skdsp.datasets import make_camera_motion_videos
     >>> from skdsp.video import FlowFeatureExtractor
-    >>> videos, y = make_camera_motion_videos(1, n_frames=6, random_state=0)  # doctest: +SKIP
-    >>> features = FlowFeatureExtractor(grid=(1, 1)).fit_transform(videos)  # doctest: +SKIP
-    >>> features[0].shape  # doctest: +SKIP
-    (5, 25)
+    >>> videos, y = make_camera_motion_videos(1, n_frames=6, random_state=0)
+    >>> features = FlowFeatureExtractor(grid=(1, 1)).fit_transform(videos)
+    >>> len(features), features[0].shape          # 8 videos, 5 pairs of frames each
+    (8, (5, 25))
     """
 
     _parameter_constraints = {
