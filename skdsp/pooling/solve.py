@@ -20,7 +20,7 @@ __all__ = ["DSPResult", "resolve_dtype", "solve_dsp"]
 
 _SOLVERS = ("batched", "pymanopt")
 #: Iterations every start runs before each video keeps its best one.
-SCREEN_ITER = 5
+SCREEN_ITER = 10
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -287,7 +287,7 @@ def solve_dsp(
         n_features``, their Gram matrix and the solver's metric). No step holds a
         matrix of ``n_frames x n_frames`` beyond the smaller of ``n_frames`` and
         ``n_features``, except the temporal term's dense path for videos of at most
-        :data:`~skdsp.pooling.temporal.DENSE_MAX_FRAMES` frames.
+        96 frames (see :func:`~skdsp.pooling.order_term`).
     random_state : int, RandomState instance or None, default=None
         Seeds the completion of deficient starting points.
     reverse : bool or array-like of bool of shape (n_videos,), default=False

@@ -94,7 +94,7 @@ def order_counts(x, t, *, method="auto"):
     t : Tensor of shape (n_rows, n)
         Thresholds (from :func:`thresholds`), ``+inf`` at padded frames; same dtype.
     method : {"auto", "dense", "sort"}, default="auto"
-        ``"auto"`` takes ``"dense"`` up to :data:`DENSE_MAX_FRAMES` frames.
+        ``"auto"`` takes ``"dense"`` up to ``DENSE_MAX_FRAMES`` (96) frames.
 
     Returns
     -------
