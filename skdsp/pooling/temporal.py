@@ -224,7 +224,7 @@ def order_term(energy, *, eta, sign=None, padding=None, need_grad=True, method="
     need_grad : bool, default=True
         Also return the derivative.
     method : {"auto", "dense", "sort"}, default="auto"
-        See :func:`order_counts`.
+        See ``order_counts``.
 
     Returns
     -------
