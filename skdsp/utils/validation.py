@@ -85,8 +85,10 @@ def check_videos(
     ------
     ValueError
         If the collection is empty, a video is not 2-D, is empty, is shorter than
-        ``min_frames``, holds NaN or inf, or has a different number of features. The
-        message names the video by its index (and the frame, for non-finite values).
+        ``min_frames``, is not real-valued (complex or non-numeric), holds NaN or inf
+        (also after conversion to ``dtype``), or has a different number of features.
+        The message names the video by its index (and the frame, for non-finite
+        values).
     """
     videos = _as_video_list(X, name)
     if len(videos) == 0:
@@ -105,6 +107,13 @@ def check_videos(
         ):
             raise ValueError(
                 f"{name}[{i}] has dtype {arr.dtype}; expected numeric frame features."
+            )
+        if np.iscomplexobj(arr):
+            # A cast would drop the imaginary parts without a word.
+            raise ValueError(
+                f"{name}[{i}] has complex dtype {arr.dtype}; frame features must be "
+                "real. Pass e.g. np.abs(video), or the real and imaginary parts side "
+                "by side as features."
             )
         if arr.ndim != 2:
             raise ValueError(
