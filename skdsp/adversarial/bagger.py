@@ -435,14 +435,12 @@ default=None
     def _per_frame(self, module, x, positive, device):
         """Per-frame perturbations of the rows of ``x`` (a tensor on ``device`` of the
         frames of ``positive``, concatenated), refusing non-finite ones."""
-        if self.attack in ("noise", "pgd"):
-            # Random: drawn per video, from a seed made from the video itself, so
-            # that a video's negatives do not depend on the rest of the call.
-            seeds = video_seeds(self._transform_seed, positive)[:, 0]
-            parts = torch.split(x, [v.shape[0] for v in positive])
-            r = torch.cat([self._attack(module, xv, int(s)) for xv, s in zip(parts, seeds)])
-        else:
-            r = self._attack(module, x, None)
+        # One call per video, the random attacks seeded by the video itself, so that a
+        # video's negatives do not depend on the rest of the call, not even through
+        # the rounding of a differently sized batch.
+        seeds = video_seeds(self._transform_seed, positive)[:, 0]
+        parts = torch.split(x, [v.shape[0] for v in positive])
+        r = torch.cat([self._attack(module, xv, int(s)) for xv, s in zip(parts, seeds)])
         bad = ~torch.isfinite(r).all(dim=1)
         if bool(bad.any()):
             row = int(bad.nonzero()[0, 0])
@@ -455,7 +453,8 @@ default=None
         return r
 
     def _attack(self, module, x, seed):
-        """Perturbations of the rows of ``x``; ``seed`` seeds the random attacks."""
+        """Perturbations of the rows of ``x`` (one video's frames); ``seed`` seeds the
+        random attacks."""
         norm = attacks.check_norm(self.norm)
         eps = float(self.eps)
         if self.attack == "noise":

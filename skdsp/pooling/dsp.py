@@ -331,6 +331,16 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
             warn_deficient(np.unique(np.flatnonzero(deficient) % n_videos), self.n_components)
         d, p = self.n_features_in_, self.n_components
         out = subspaces.reshape(n_dir, n_videos, d, p).transpose(1, 0, 2, 3)
+        finite = np.isfinite(out).all(axis=(2, 3))
+        if not finite.all():
+            # Never hand on a silent NaN: on valid input this is a solver failure.
+            video, direction = np.argwhere(~finite)[0]
+            raise RuntimeError(
+                f"The solver returned a non-finite subspace for X[{video}] "
+                f"({('forward', 'backward')[direction]} direction, "
+                f"{positive[video].shape[0]} frame(s)); this is a bug in skdsp, please "
+                "report it with the video."
+            )
         return np.ascontiguousarray(out, dtype=np.float64)
 
     def get_feature_names_out(self, input_features=None):
