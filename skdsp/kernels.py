@@ -47,7 +47,10 @@ _ORTHONORMALITY_TOL = 1e-3
 def _as_tensor(a):
     if isinstance(a, torch.Tensor):
         return a, False
-    return torch.as_tensor(np.asarray(a)), True
+    a = np.asarray(a)
+    if any(step < 0 for step in a.strides):  # a reversed view: torch cannot wrap it
+        a = a.copy()
+    return torch.as_tensor(a), True
 
 
 def _float_dtype(A, B):

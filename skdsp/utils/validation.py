@@ -79,7 +79,8 @@ def check_videos(
     Returns
     -------
     videos : list of ndarray of shape (n_frames_i, n_features)
-        Finite float arrays, C-contiguous. Arrays are copied only when needed.
+        Finite float arrays, C-contiguous with positive strides (so that
+        ``torch.from_numpy`` takes them). Arrays are copied only when needed.
 
     Raises
     ------
@@ -143,7 +144,11 @@ def check_videos(
                 f"{name}[{i}] has a non-finite value ({arr[frame, feature]}) at frame "
                 f"{frame}, feature {feature}; features must be finite."
             )
-        out.append(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr)
+        if any(step < 0 for step in arr.strides):
+            # A reversed one-frame view counts as contiguous; torch cannot wrap it.
+            arr = arr.copy()
+        out.append(arr)
     return out
 
 
