@@ -169,10 +169,9 @@ def test_stable_mean_and_std(x):
     assert np.isfinite(mean).all() and np.isfinite(std).all()
     low, high = x.min(axis=0).astype(np.float64), x.max(axis=0).astype(np.float64)
     slack = 1e-12 * np.maximum(np.abs(low), np.abs(high))
-    assert (low - slack <= mean).all() and (mean <= high + slack).all()
-    with np.errstate(over="ignore"):
-        spread = high - low  # may be inf: then any finite std is fine
-    assert (std >= 0).all() and (std <= spread + slack).all()
+    with np.errstate(over="ignore"):  # bounds beyond float64 hold trivially
+        assert (low - slack <= mean).all() and (mean <= high + slack).all()
+        assert (std >= 0).all() and (std <= high - low + slack).all()
     assert (std[(x == x[0]).all(axis=0)] == 0).all()  # constant features: exactly 0
 
 
@@ -225,7 +224,7 @@ def test_discriminative_subspace_pooling(X, data):
         return
     # The frames are L2-normalised: an exact rescaling changes nothing.
     k = data.draw(st.integers(-40, 40), label="log2 scale")
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         scaled = [v * v.dtype.type(2.0**k) for v in X]
     if _normal_values(X) and _normal_values(scaled) and all(
         np.isfinite(v).all() for v in scaled

@@ -29,7 +29,7 @@ def smooth_frames(padded, mask, *, smoothing="time_varying_mean", nonlinearity=N
     nonlinearity : {None, "ssr"}, default=None
         ``"ssr"`` applies the signed square root ``sign(v) sqrt(|v|)`` after smoothing.
     normalize : bool, default=True
-        L2-normalise each ``V_t`` last (see :func:`skdsp.utils.numerics.l2_normalize`;
+        L2-normalise each ``V_t`` last (see :func:`skdsp.utils.l2_normalize`;
         a zero ``V_t`` stays zero).
 
     Returns

@@ -114,7 +114,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the random negatives and the completion of starting subspaces of videos
         with fewer than ``n_components`` independent frames, per video, together with
-        the video's content (see :func:`skdsp.utils.random.video_seeds`): an int gives
+        the video's content (see :func:`skdsp.utils.video_seeds`): an int gives
         a video the same output on every call, whatever else is in the call.
     verbose : int, default=0
         Show a progress bar over chunks of videos when positive.

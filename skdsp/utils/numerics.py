@@ -57,7 +57,7 @@ def l2_normalize(x, axis=-1):
     Examples
     --------
     >>> import numpy as np
-    >>> from skdsp.utils.numerics import l2_normalize
+    >>> from skdsp.utils import l2_normalize
     >>> l2_normalize(np.array([[3e-300, 4e-300], [0.0, 0.0]]))
     array([[0.6, 0.8],
            [0. , 0. ]])
@@ -137,7 +137,7 @@ def power_of_four_scale(x):
     Examples
     --------
     >>> import numpy as np
-    >>> from skdsp.utils.numerics import power_of_four_scale
+    >>> from skdsp.utils import power_of_four_scale
     >>> power_of_four_scale(np.array([3.0, -20.0])), power_of_four_scale(np.zeros(2))
     (16.0, 1.0)
     """

@@ -78,7 +78,7 @@ def video_seeds(random_state, videos, n_seeds=1):
     Examples
     --------
     >>> import numpy as np
-    >>> from skdsp.utils.random import video_seeds
+    >>> from skdsp.utils import video_seeds
     >>> a, b = np.ones((4, 3)), -np.ones((5, 3))
     >>> s = video_seeds(0, [a, b], n_seeds=2)
     >>> s.shape
