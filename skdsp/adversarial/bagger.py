@@ -443,8 +443,7 @@ default=None
         r = torch.cat([self._attack(module, xv, int(s)) for xv, s in zip(parts, seeds)])
         bad = ~torch.isfinite(r).all(dim=1)
         if bool(bad.any()):
-            row = int(bad.nonzero()[0, 0])
-            video = int(np.searchsorted(np.cumsum([v.shape[0] for v in positive]), row, "right"))
+            video = _video_of_row(positive, int(bad.nonzero()[0, 0]))
             raise ValueError(
                 f"The {self.attack!r} perturbation of X[{video}] is not finite: the "
                 "per-frame classifier's scores overflow on its frames. Use normalize=True, "
@@ -497,8 +496,7 @@ def _stack_frames(positive, dtype):
         frames = np.concatenate(positive).astype(np_dtype, copy=False)
     bad = ~np.isfinite(frames).all(axis=1)
     if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        video = int(np.searchsorted(np.cumsum([v.shape[0] for v in positive]), row, "right"))
+        video = _video_of_row(positive, int(np.flatnonzero(bad)[0]))
         peak = max(float(np.abs(v).max()) for v in positive)
         raise ValueError(
             f"X[{video}] has values beyond the range of the per-frame classifier's "
@@ -506,6 +504,11 @@ def _stack_frames(positive, dtype):
             "rescale the features (e.g. with FrameScaler)."
         )
     return frames
+
+
+def _video_of_row(positive, row):
+    """Index of the video that row ``row`` of the concatenated frames belongs to."""
+    return int(np.searchsorted(np.cumsum([v.shape[0] for v in positive]), row, "right"))
 
 
 def _check_trained(net, frames):

@@ -229,6 +229,13 @@ class RankPooling(_VideoPooling):
     the raw frame indices, so the norm of ``w`` grows with the inverse of a video's
     rate of change; standardise the descriptors before a kernel classifier.
 
+    Frames of any finite magnitude are pooled: each video is divided by a power of 4
+    near its largest value (exactly) and the regression rescaled to match, so that
+    ``w`` is that of the frames as given. With ``solver="svr"``, liblinear is given a
+    weight ``C`` within ``[1e-12, 1e12]`` (outside it liblinear can loop forever); below
+    that range the solution is scaled from its lower end, where it is linear in ``C``,
+    and above it the solution no longer changes in float64.
+
     References
     ----------
     B. Fernando, E. Gavves, J. Oramas, A. Ghodrati and T. Tuytelaars, "Modeling video
@@ -392,7 +399,11 @@ class SVMPooling(_VideoPooling):
         with an intercept, classes weighted to balance, and the squared hinge loss
         (an L2-SVM): liblinear then solves whichever of the primal and dual is
         smaller and converges reliably, where the dual of the plain hinge often
-        stops at its iteration limit on bags that are not separable.
+        stops at its iteration limit on bags that are not separable. liblinear solves
+        the same problem on the frames and negatives divided by a power of 4 near
+        their largest value, with ``C`` scaled to match and kept within ``[1e-12,
+        1e12]`` (beyond which the direction of the normal no longer changes), so
+        that frames of any finite magnitude are pooled.
     negatives : {"auto", "random", "bags"}, default="auto"
         ``"random"``: every video is separated from one shared bag of Gaussian noise
         features, drawn with the per-feature mean and standard deviation of the frames

@@ -259,8 +259,9 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, ["n_features_in_", "device_"])
         positive, negative = check_bags(X, n_features=self.n_features_in_)
-        # Normalised here, safely for any magnitude and dtype, so that the solver only
-        # ever factorises unit-norm frames (its own normalisation is then a no-op).
+        # Normalised here, in the input's dtype and safely for any magnitude, so that
+        # frames beyond the range of the solver's dtype (1e300 in float32) survive the
+        # cast to it; the solver's own normalisation is then a no-op.
         positive = [l2_normalize(v) for v in positive]
         subspaces = self._solve(positive, negative)
         mean = np.stack([v.mean(axis=0) for v in positive]) if self.include_mean else None
