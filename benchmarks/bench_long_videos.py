@@ -54,6 +54,10 @@ def estimators():
             device="cpu", random_state=0
         ),
         "AdversarialBagger": AdversarialBagger(device="cpu", random_state=0),
+        "AdversarialBagger-pgd": AdversarialBagger(attack="pgd", device="cpu", random_state=0),
+        "AdversarialBagger-deepfool": AdversarialBagger(
+            attack="deepfool", device="cpu", random_state=0
+        ),
         "RankPooling-ridge": RankPooling(device="cpu"),
         "RankPooling-svr": RankPooling(solver="svr"),
         "SVMPooling": SVMPooling(random_state=0),
@@ -71,11 +75,11 @@ def collection(name, kind, n, d, rng):
     """The videos of one call, and its labels (the bagger needs two classes)."""
     if kind == "short videos":
         X = [frames("gaussian", 10, d, rng) for _ in range(n // 10)]
-    elif name == "AdversarialBagger":
+    elif name.startswith("AdversarialBagger"):
         X = [frames(kind, n // 2, d, rng) for _ in range(2)]
     else:
         X = [frames(kind, n, d, rng)]
-    return (X, np.arange(len(X)) % 2) if name == "AdversarialBagger" else (X,)
+    return (X, np.arange(len(X)) % 2) if name.startswith("AdversarialBagger") else (X,)
 
 
 def main(argv=None):
