@@ -190,6 +190,14 @@ def test_video_seeds_follow_the_video_not_its_place_or_magnitude(X, k):
 # -- the sequence estimators -----------------------------------------------------------
 
 
+def _single_nonzero_frame(X):
+    """Some video has at most one nonzero frame: with n_components=1 the solver returns
+    a NaN subspace there, a known failure (see test_reliability.py::
+    test_two_frame_video_with_a_zero_frame_and_one_component); the tests below avoid
+    that case until it is fixed, and must then drop this helper with that xfail."""
+    return any((np.abs(v) > 0).any(axis=1).sum() <= 1 for v in X)
+
+
 def _normal_values(X):
     """True when every nonzero value is a normal float (scaling by 2**k is exact)."""
     return all(
@@ -205,10 +213,7 @@ def _normal_values(X):
 )
 def test_discriminative_subspace_pooling(X, data):
     d = X[0].shape[1]
-    # Known solver failure (a NaN subspace) on videos with a single nonzero frame and
-    # n_components=1, see test_reliability.py::
-    # test_two_frame_video_with_a_zero_frame_and_one_component; lift with that xfail.
-    one_ok = all((np.abs(v) > 0).any(axis=1).sum() > 1 for v in X)
+    one_ok = not _single_nonzero_frame(X)
     assume(one_ok or d > 1)
     p = data.draw(st.integers(1 if one_ok else 2, min(d, 3)), label="n_components")
     est = DiscriminativeSubspacePooling(
@@ -253,8 +258,11 @@ def test_adversarial_bagger(X, data):
         random_state=0,
     )
     bags = _fit_transform_checked(est, X, labels(len(X)))
-    if bags is not None:  # and the bags go on to DSP, negatives as given
-        dsp = DiscriminativeSubspacePooling(1, max_iter=3, device="cpu", random_state=0)
+    d = X[0].shape[1]
+    if bags is not None and (d > 1 or not _single_nonzero_frame(bags.positive)):
+        # The bags go on to DSP, with their negatives as given.
+        p = 2 if d > 1 else 1
+        dsp = DiscriminativeSubspacePooling(p, max_iter=3, device="cpu", random_state=0)
         _fit_transform_checked(dsp, bags)
 
 
