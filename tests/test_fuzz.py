@@ -198,11 +198,18 @@ def _single_nonzero_frame(X):
     return any((np.abs(v) > 0).any(axis=1).sum() <= 1 for v in X)
 
 
-def _normal_values(X):
-    """True when every nonzero value is a normal float (scaling by 2**k is exact)."""
+def _exact_rescaling(X, scaled):
+    """True when ``scaled`` is ``X`` times a power of 2 without rounding: every value
+    keeps its sign (none overflowed or flushed to zero) and every nonzero value is a
+    normal float on both sides."""
+
+    def normal(v):
+        return (np.abs(v[v != 0]) >= np.finfo(v.dtype).tiny).all()
+
     return all(
-        (np.abs(v[v != 0]) >= np.finfo(v.dtype).tiny).all() for v in X
-        if v.dtype.kind == "f"
+        np.isfinite(s).all() and np.array_equal(np.sign(v), np.sign(s))
+        and normal(v) and normal(s)
+        for v, s in zip(X, scaled)
     )
 
 
@@ -231,9 +238,7 @@ def test_discriminative_subspace_pooling(X, data):
     k = data.draw(st.integers(-40, 40), label="log2 scale")
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         scaled = [v * v.dtype.type(2.0**k) for v in X]
-    if _normal_values(X) and _normal_values(scaled) and all(
-        np.isfinite(v).all() for v in scaled
-    ):
+    if _exact_rescaling(X, scaled):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             _same(est.transform(scaled), out)
