@@ -7,6 +7,8 @@ run, for a longer search on a developer's machine::
     pytest tests/test_fuzz.py --hypothesis-profile=thorough
 """
 
+import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -27,3 +29,12 @@ settings.register_profile(
 )
 # --hypothesis-profile, read after this file, overrides the default.
 settings.load_profile("ci")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread: tiny problems run fastest, and steadiest on a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

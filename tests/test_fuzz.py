@@ -39,12 +39,7 @@ def _examples(fraction):
     return settings(max_examples=max(5, int(settings.default.max_examples * fraction)))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @st.composite

@@ -39,12 +39,7 @@ DSP = DiscriminativeSubspacePooling
 BAGGER_FAST = {"classifier__max_epochs": 3, "device": "cpu", "random_state": 0}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _projections(descriptors):
@@ -213,6 +208,7 @@ def test_dsp_does_not_depend_on_the_frames_magnitude(scale, dtype):
         )),
     ],
 )
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 def test_solve_dsp_on_huge_frames(dtype):
     X = _reproducer_videos()
     Z = [np.ones_like(v) for v in X]
@@ -305,6 +301,7 @@ def test_complex_video_is_refused_by_name():
     "y, message", [([0.1, 0.2, 0.4, np.nan, 0.1, 0.2], "NaN"),
                    ([0.1, 0.2, 0.4, 0.3, 0.1, 0.25], "continuous")]
 )
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 def test_bagger_refuses_labels_that_are_not_classes(y, message):
     X, _ = make_videos(n_videos=6, n_features=4)
     with pytest.raises(ValueError, match=message):
@@ -518,6 +515,7 @@ def _check_list_is_each_video_alone(est, X, y, *, atol):
 
 
 @pytest.mark.parametrize("name", sorted(sequence_estimators()))
+@pytest.mark.filterwarnings("ignore:The frames of video:UserWarning")  # the one-frame video
 def test_transform_of_a_list_is_the_transform_of_each_video(name):
     if name == "DiscriminativeSubspacePooling":
         pytest.skip("float32 DSP: see test_dsp_float32_is_batch_invariant")

@@ -33,9 +33,14 @@ def _as_float(x):
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
 
 
-def _widen(x):
+def _reduce_scaled(reduce, x, axis):
+    """``reduce(x, axis)`` computed on ``x`` divided by its largest magnitude along
+    ``axis`` (in float64 or wider), then scaled back: right for any reduction that is
+    homogeneous of degree 1, such as a mean or a standard deviation."""
     x = np.asarray(x)
-    return x.astype(np.result_type(x.dtype, np.float64), copy=False)
+    x = x.astype(np.result_type(x.dtype, np.float64), copy=False)
+    peak = _peak(x, axis)
+    return np.squeeze(reduce(x / peak, axis=axis, keepdims=True) * peak, axis=axis)
 
 
 def l2_normalize(x, axis=-1):
@@ -89,9 +94,7 @@ def stable_mean(x, axis=0):
     mean : ndarray
         ``x.mean(axis)``, finite for any finite ``x``.
     """
-    x = _widen(x)
-    peak = _peak(x, axis)
-    return np.squeeze((x / peak).mean(axis=axis, keepdims=True) * peak, axis=axis)
+    return _reduce_scaled(np.mean, x, axis)
 
 
 def stable_std(x, axis=0):
@@ -111,9 +114,7 @@ def stable_std(x, axis=0):
     std : ndarray
         ``x.std(axis)``, in float64 or wider, finite for any finite ``x``.
     """
-    x = _widen(x)
-    peak = _peak(x, axis)
-    return np.squeeze((x / peak).std(axis=axis, keepdims=True) * peak, axis=axis)
+    return _reduce_scaled(np.std, x, axis)
 
 
 def power_of_four_scale(x):
