@@ -17,10 +17,17 @@ from skdsp import (
     SVMPooling,
 )
 
-#: Exported estimators that do not take a collection of feature videos: their input is
-#: descriptor rows (SubspaceKernel) or image frames (FrameFeatureExtractor, which the
-#: reliability tests cover on its own).
-NOT_SEQUENCE = {"SubspaceKernel", "FrameFeatureExtractor"}
+#: Exported estimators that do not take a collection of feature videos: 2-D rows
+#: (SubspaceKernel, RBFKernel), streams of videos (StreamUnion, whose per-stream steps
+#: are the estimators here), or image frames (FrameFeatureExtractor, covered on its
+#: own in test_reliability.py, and FlowFeatureExtractor, in test_flow_extractor.py).
+NOT_SEQUENCE = {
+    "SubspaceKernel",
+    "RBFKernel",
+    "StreamUnion",
+    "FrameFeatureExtractor",
+    "FlowFeatureExtractor",
+}
 
 
 def _bagger(attack, **params):

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sequence_estimators import labels, per_video, sequence_estimators
@@ -185,14 +185,6 @@ def test_video_seeds_follow_the_video_not_its_place_or_magnitude(X, k):
 # -- the sequence estimators -----------------------------------------------------------
 
 
-def _single_nonzero_frame(X):
-    """Some video has at most one nonzero frame: with n_components=1 the solver returns
-    a NaN subspace there, a known failure (see test_reliability.py::
-    test_two_frame_video_with_a_zero_frame_and_one_component); the tests below avoid
-    that case until it is fixed, and must then drop this helper with that xfail."""
-    return any((np.abs(v) > 0).any(axis=1).sum() <= 1 for v in X)
-
-
 def _exact_rescaling(X, scaled):
     """True when ``scaled`` is ``X`` times a power of 2 without rounding: every value
     keeps its sign (none overflowed or flushed to zero) and every nonzero value is a
@@ -214,10 +206,7 @@ def _exact_rescaling(X, scaled):
     st.data(),
 )
 def test_discriminative_subspace_pooling(X, data):
-    d = X[0].shape[1]
-    one_ok = not _single_nonzero_frame(X)
-    assume(one_ok or d > 1)
-    p = data.draw(st.integers(1 if one_ok else 2, min(d, 3)), label="n_components")
+    p = data.draw(st.integers(1, min(X[0].shape[1], 3)), label="n_components")
     est = DiscriminativeSubspacePooling(
         p,
         max_iter=5,
@@ -258,10 +247,8 @@ def test_adversarial_bagger(X, data):
         random_state=0,
     )
     bags = _fit_transform_checked(est, X, labels(len(X)))
-    d = X[0].shape[1]
-    if bags is not None and (d > 1 or not _single_nonzero_frame(bags.positive)):
-        # The bags go on to DSP, with their negatives as given.
-        p = 2 if d > 1 else 1
+    if bags is not None:  # the bags go on to DSP, with their negatives as given
+        p = min(2, X[0].shape[1])
         dsp = DiscriminativeSubspacePooling(p, max_iter=3, device="cpu", random_state=0)
         _fit_transform_checked(dsp, bags)
 

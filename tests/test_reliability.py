@@ -74,26 +74,28 @@ def test_float32_zero_frame_gives_the_float64_descriptor():
 # -- 2. NaN on a two-frame video with n_components=1 -----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the solver returns a NaN subspace for videos with a single nonzero frame and "
-    "n_components=1; DSP now raises a RuntimeError naming the video instead of "
-    "returning NaN",
-)
 def test_two_frame_video_with_a_zero_frame_and_one_component():
     v = np.array([[0] * 6, [1.535, 1.124, 0.817, -0.838, 0.096, 0.129]])
     out = DSP(n_components=1, random_state=0, device="cpu").fit_transform([v])
     assert np.isfinite(out).all()
+    U = unpack_descriptors(out).subspaces[0]
+    np.testing.assert_allclose(np.linalg.norm(U, axis=1), 1.0, rtol=1e-5)
 
 
-def test_solver_nan_never_leaves_transform_silently():
-    v = np.array([[0] * 6, [1.535, 1.124, 0.817, -0.838, 0.096, 0.129]])
-    try:
-        out = DSP(n_components=1, random_state=0, device="cpu").fit_transform([v])
-    except RuntimeError as exc:
-        assert "X[0]" in str(exc)
-    else:
-        assert np.isfinite(out).all()
+def test_a_solver_nan_never_leaves_transform_silently(monkeypatch):
+    from skdsp.pooling import dsp as dsp_module
+
+    solve = dsp_module.solve_validated
+
+    def broken(videos, *args, **kwargs):
+        result, deficient = solve(videos, *args, **kwargs)
+        result.subspaces[len(videos) // 2 + 1] = np.nan  # the backward subspace of X[1]
+        return result, deficient
+
+    monkeypatch.setattr(dsp_module, "solve_validated", broken)
+    X = _reproducer_videos()
+    with pytest.raises(RuntimeError, match=r"non-finite subspace for X\[1\] \(backward"):
+        DSP(random_state=0, device="cpu", max_iter=2).fit_transform(X)
 
 
 # -- 3. a descriptor that depends on the video's position ------------------------------

@@ -9,8 +9,8 @@ with every other frame zero; and the same number of Gaussian frames cut into vid
 estimator: the bound the user guide states ("Scaling up"). One call each (they are
 long), one torch thread.
 
-    python benchmarks/bench_long_videos.py
-    python benchmarks/bench_long_videos.py --frames 2000 --only RankPooling-svr SVMPooling
+    python benchmarks/bench_worst_case.py
+    python benchmarks/bench_worst_case.py --frames 2000 --only RankPooling-svr SVMPooling
 """
 
 from __future__ import annotations
