@@ -15,7 +15,6 @@ import torch
 from sequence_estimators import (
     NOT_SEQUENCE,
     TinyBackbone,
-    labels,
     needs_labels,
     per_video,
     sequence_estimators,
