@@ -574,6 +574,12 @@ def dsp_objective(
         )
     if X.shape[0] == 0:
         raise ValueError("X has no frames.")
+    for name, a in (("U", U), ("X", X), ("Z", Z)):
+        if not bool(torch.isfinite(a).all()):
+            raise ValueError(
+                f"{name} holds NaN or inf (in U's dtype, {U.dtype}); the objective needs "
+                "finite values."
+            )
     batch = make_batch(
         [X],
         [Z],
