@@ -61,7 +61,7 @@ def pipeline_steps(estimator):
 
 
 class _Standardize(nn.Module):
-    """``(x - mean) / scale``, a :class:`~skdsp.preprocessing.FrameScaler` in torch."""
+    """``(x - mean) / scale``, a :class:`~skdsp.FrameScaler` in torch."""
 
     def __init__(self, mean, scale, dtype):
         super().__init__()
@@ -96,8 +96,8 @@ pipeline containing one
         A module or a skorch net is taken to score the frames as they are given. A
         bagger's classifier is preceded by the bagger's L2 normalisation (when
         ``normalize=True``), and, in a pipeline, by the frame steps before the bagger
-        (:class:`~skdsp.preprocessing.FrameScaler`,
-        :class:`~skdsp.preprocessing.FrameNormalizer`).
+        (:class:`~skdsp.FrameScaler`,
+        :class:`~skdsp.FrameNormalizer`).
 
     Returns
     -------

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
 
 from skdsp.adversarial.attacks import check_norm
 from skdsp.evaluation.curve import RobustnessCurve
@@ -69,7 +70,7 @@ def robustness_curve(
         Their labels.
     attack : {"pgd", "fgsm", "deepfool", "uap", "noise", "shift", "whitebox_linear"}, \
 default="pgd"
-        How frames are perturbed (see :mod:`skdsp.adversarial`):
+        How frames are perturbed (the functions of ``skdsp.adversarial``):
 
         - ``"pgd"``: projected gradient ascent on the frame classifier's cross-entropy
           within the ``eps`` ball of each frame, from a random start.
@@ -162,23 +163,9 @@ AdversarialBagger or fitted pipeline holding one, default=None
     named = _check_estimators(estimators)
     videos = check_videos(X)
     y = check_labels(y, len(videos))
-    if attack not in ATTACKS:
-        raise ValueError(f"attack={attack!r} is not supported; choose one of {ATTACKS}.")
     norm = check_norm(norm)
     eps = _check_eps(eps)
-    if eps_scale not in ("median_norm", "absolute"):
-        raise ValueError(
-            f"eps_scale={eps_scale!r} is not supported; use 'median_norm' or 'absolute'."
-        )
-    if not isinstance(n_repeats, Integral) or isinstance(n_repeats, bool) or n_repeats < 1:
-        raise ValueError(f"n_repeats must be a positive integer, got {n_repeats!r}.")
-    params = dict(attack_params or {})
-    unknown = sorted(set(params) - set(ATTACK_PARAMS[attack]))
-    if unknown:
-        raise ValueError(
-            f"attack_params {unknown} are not parameters of attack={attack!r}; it "
-            f"accepts {list(ATTACK_PARAMS[attack]) or 'none'}."
-        )
+    params = _check_params(attack, eps_scale, n_repeats, attack_params)
     n_features = videos[0].shape[1]
     for name, est in named.items():
         expected = getattr(est, "n_features_in_", None)
@@ -189,6 +176,14 @@ AdversarialBagger or fitted pipeline holding one, default=None
             )
 
     frames = np.concatenate(videos)
+    scale = 1.0
+    if eps_scale == "median_norm":
+        scale = float(np.median(_norms(frames, norm)))
+        if not scale > 0:
+            raise ValueError(
+                "The median norm of the frames of X is 0; use eps_scale='absolute'."
+            )
+    eps_abs = eps * scale
     if attack == "whitebox_linear":
         linear = {name: linear_video_model(est, videos) for name, est in named.items()}
         source, attacker = None, None
@@ -200,15 +195,6 @@ AdversarialBagger or fitted pipeline holding one, default=None
                 "holds an AdversarialBagger; pass frame_classifier."
             )
         attacker = FrameAttack(attack, frames, norm=norm, model=model, params=params)
-
-    scale = 1.0
-    if eps_scale == "median_norm":
-        scale = float(np.median(_norms(frames, norm)))
-        if not scale > 0:
-            raise ValueError(
-                "The median norm of the frames of X is 0; use eps_scale='absolute'."
-            )
-    eps_abs = eps * scale
 
     seeds = check_random_state(random_state).randint(0, 2**31 - 1, size=n_repeats)
     lengths = np.cumsum([v.shape[0] for v in videos])[:-1]
@@ -228,7 +214,8 @@ AdversarialBagger or fitted pipeline holding one, default=None
         n_measured[i] += r.size
         return realised
 
-    progress = _progress(n_eps * n_repeats, attack, verbose)
+    progress = tqdm(total=n_eps * n_repeats, desc=f"robustness ({attack})",
+                    disable=not verbose, leave=False)
     for rep, seed in enumerate(seeds):
         for i, e in enumerate(eps_abs):
             if attacker is None:
@@ -241,9 +228,10 @@ AdversarialBagger or fitted pipeline holding one, default=None
                 perturbed = _add(frames, attacker.perturbation(e, int(seed)))
                 realised = measure(i, perturbed)
                 fooling[i, rep] = attacker.fooling_rate(realised)
-                attacked = np.split(perturbed, lengths)
                 for j, est in enumerate(named.values()):
-                    scores[j, i, rep] = est.score(attacked, y)
+                    # A copy each: an estimator that wrote into its input could not
+                    # change what the next one sees.
+                    scores[j, i, rep] = est.score(np.split(perturbed.copy(), lengths), y)
             progress.update()
     progress.close()
 
@@ -284,6 +272,25 @@ def _check_estimators(estimators):
     return named
 
 
+def _check_params(attack, eps_scale, n_repeats, attack_params):
+    if attack not in ATTACKS:
+        raise ValueError(f"attack={attack!r} is not supported; choose one of {ATTACKS}.")
+    if eps_scale not in ("median_norm", "absolute"):
+        raise ValueError(
+            f"eps_scale={eps_scale!r} is not supported; use 'median_norm' or 'absolute'."
+        )
+    if not isinstance(n_repeats, Integral) or isinstance(n_repeats, bool) or n_repeats < 1:
+        raise ValueError(f"n_repeats must be a positive integer, got {n_repeats!r}.")
+    params = dict(attack_params or {})
+    unknown = sorted(set(params) - set(ATTACK_PARAMS[attack]))
+    if unknown:
+        raise ValueError(
+            f"attack_params {unknown} are not parameters of attack={attack!r}; it "
+            f"accepts {list(ATTACK_PARAMS[attack]) or 'none'}."
+        )
+    return params
+
+
 def _check_eps(eps):
     values = np.atleast_1d(np.asarray(eps, dtype=np.float64))
     if values.ndim != 1 or values.size == 0:
@@ -310,19 +317,3 @@ def _norms(frames, norm):
 def _add(frames, perturbation):
     """Perturbed frames in the frames' dtype: a new array, the clean one untouched."""
     return (frames + perturbation).astype(frames.dtype, copy=False)
-
-
-class _NoProgress:
-    def update(self):
-        pass
-
-    def close(self):
-        pass
-
-
-def _progress(total, attack, verbose):
-    if not verbose:
-        return _NoProgress()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=f"robustness ({attack})", leave=False)
