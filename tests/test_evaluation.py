@@ -213,6 +213,8 @@ def test_bad_data_and_estimators_fail_before_any_work(data, fitted):
         robustness_curve(rec, X_test, y_test, attack="pgd")
     with pytest.raises(ValueError, match="no score method"):
         robustness_curve({"x": AveragePooling().fit(X)}, X_test, y_test, attack="noise")
+    with pytest.raises(ValueError, match="cannot score frames of 5 features"):
+        robustness_curve(rec, X_test, y_test, frame_classifier=torch.nn.Linear(4, 3))
     with pytest.raises(ValueError, match="frame 2, feature 1"):
         bad = [v.copy() for v in X_test]
         bad[3][2, 1] = np.nan

@@ -203,7 +203,13 @@ class FrameAttack:
             self._x = torch.as_tensor(frames, dtype=_module_dtype(model))
             # The attacks move frames away from the classifier's own predictions: the
             # attacker needs no labels, and the fooling rate counts changed predictions.
-            self._labels = attacks.predict(model, self._x, batch_size=_CHUNK)
+            try:
+                self._labels = attacks.predict(model, self._x, batch_size=_CHUNK)
+            except RuntimeError as exc:
+                raise ValueError(
+                    f"The frame classifier cannot score frames of {frames.shape[1]} "
+                    f"features: {exc}"
+                ) from exc
 
     def perturbation(self, eps, seed):
         """Perturbation of every frame, of norm at most ``eps``.
