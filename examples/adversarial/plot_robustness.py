@@ -94,7 +94,7 @@ for (name, attack), curve in curves.items():
 #
 # - **DSP is not more robust than average pooling here.** On clean videos DSP with
 #   skdsp's defaults is as good as or better than every baseline; under attack it
-#   loses its lead at smaller ``eps`` than average pooling does.
+#   loses accuracy at smaller ``eps`` than average pooling does.
 # - **Random noise.** Independent noise per frame largely cancels in a video's mean
 #   frame (over ``n`` frames it shrinks by about ``1/sqrt(n)``), so average pooling
 #   barely moves until ``eps`` reaches the size of a frame. DSP describes a video by a
