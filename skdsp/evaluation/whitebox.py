@@ -14,6 +14,8 @@ do better on such a pipeline.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
@@ -22,6 +24,7 @@ from skdsp.evaluation.frame_attacks import pipeline_steps
 __all__ = ["LinearVideoModel", "linear_video_model"]
 
 
+@dataclass(frozen=True)
 class LinearVideoModel:
     """Class scores ``means @ weights.T + intercept`` of a linear pipeline on frame means.
 
@@ -36,11 +39,10 @@ class LinearVideoModel:
     classes : ndarray of shape (n_classes,)
     """
 
-    def __init__(self, pooling, weights, intercept, classes):
-        self.pooling = pooling
-        self.weights = weights
-        self.intercept = intercept
-        self.classes = classes
+    pooling: object
+    weights: np.ndarray
+    intercept: np.ndarray
+    classes: np.ndarray
 
     def scores(self, videos):
         """Class scores of each video, shape ``(n_videos, n_classes)``."""
