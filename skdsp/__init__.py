@@ -37,6 +37,7 @@ __getattr__, __dir__, __all__ = attach(
         "adversarial",
         "datasets",
         "descriptor",
+        "evaluation",
         "fusion",
         "kernels",
         "manifolds",
