@@ -14,7 +14,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from skdsp.bags import check_bags
 from skdsp.descriptor import descriptor_feature_names, pack_descriptors
-from skdsp.pooling.solve import resolve_dtype, solve_validated, warn_deficient
+from skdsp.pooling.solve import (
+    check_negative_range,
+    resolve_dtype,
+    solve_validated,
+    warn_deficient,
+)
 from skdsp.utils.device import resolve_device
 from skdsp.utils.numerics import l2_normalize
 from skdsp.utils.random import video_seeds
@@ -30,27 +35,6 @@ def _solve_chunk(videos, negatives, seeds, reverse, settings):
         return solve_validated(videos, negatives, seeds=seeds, reverse=reverse, **settings)
     finally:
         torch.set_num_threads(threads)
-
-
-def _check_negative_range(positive, negative, dtype):
-    """Refuse negatives too large for the solver's dtype to sum their hinge terms.
-
-    The frames are L2-normalised, but negatives are used as given: a bag of ``m``
-    negatives of magnitude ``z`` adds up to about ``sqrt(n_features) m z`` in the cost
-    and its gradient, which must stay finite.
-    """
-    limit = float(torch.finfo(dtype).max)
-    for i, (frames, z) in enumerate(zip(positive, negative)):
-        size = 4.0 * np.sqrt(z.shape[1]) * (frames.shape[0] + z.shape[0])
-        peak = float(np.max(np.abs(z)))
-        if peak * size > limit:
-            raise ValueError(
-                f"X.negative[{i}] has values up to {peak:.3g}: too large for the solver "
-                f"to sum the terms of its {frames.shape[0] + z.shape[0]} frames and "
-                f"negatives in {dtype}. The frames are L2-normalised, so negatives of "
-                "about unit norm are what the margin is made for: rescale them, or use "
-                "dtype='float64'."
-            )
 
 
 class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
@@ -283,7 +267,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         if negative is None:
             negative = self._random_negatives(positive, neg_seeds)
         else:
-            _check_negative_range(positive, negative, resolve_dtype(self.dtype))
+            check_negative_range(positive, negative, resolve_dtype(self.dtype), "X.negative")
         n_dir = 2 if self.bidirectional else 1
         videos = positive * n_dir
         negatives = negative * n_dir
