@@ -17,6 +17,9 @@ Throughput (``--throughput``): the backbone alone, 1,000 sequences of 500 steps 
 channels at 1,000 features, beside aeon's MiniRocket transform of the same data with
 the same number of features (medians of repeats).
 
+Solver (``--solver``): DSP alone on 32 videos of 300 frames at 1,000 and 10,000
+features per frame (the Gram path: fewer rows than features): time and peak memory.
+
 Scale (``--scale``): 1,000 synthetic recordings of 1,000 steps x 6 channels through
 the backbone and the default DSP pipeline, fitted, then predicting 1,000 more: time
 of each and peak memory (resident set size of the process).
@@ -25,6 +28,7 @@ of each and peak memory (resident set size of the process).
     python benchmarks/bench_sequences.py --rst docs/user_guide/sequences_table.rst
     python benchmarks/bench_sequences.py --methods dsp --backbone output=response
     python benchmarks/bench_sequences.py --throughput
+    python benchmarks/bench_sequences.py --solver
     python benchmarks/bench_sequences.py --scale
 
 Torch runs with one thread unless ``--threads`` says otherwise (aeon's MiniRocket
@@ -283,6 +287,55 @@ def run_scale(settings, echo):
     )
 
 
+def reset_peak_rss():
+    """Start a new peak-memory window (Linux: VmHWM := VmRSS); False elsewhere."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_since_reset_gb():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024**2
+    return float("nan")
+
+
+def run_solver(echo, n_videos=32, n_frames=300):
+    """DSP alone on bags of many features per frame: time and peak memory."""
+    from skdsp import Bags, DiscriminativeSubspacePooling
+
+    rng = np.random.default_rng(0)
+    for d in (1_000, 10_000):
+        positive = []
+        for _ in range(n_videos):
+            drift = rng.normal(size=(2, d)).astype(np.float32)
+            t = np.linspace(0, 1, n_frames, dtype=np.float32)[:, None]
+            v = drift[0] + t * drift[1] + rng.normal(size=(n_frames, d)).astype(np.float32)
+            positive.append(v / np.linalg.norm(v, axis=1, keepdims=True))
+        shift = rng.normal(size=d).astype(np.float32)
+        shift *= 0.5 / np.linalg.norm(shift)
+        bags = Bags(positive, [p + shift for p in positive])
+        data_gb = 2 * n_videos * n_frames * d * 4 / 1024**3
+        if not reset_peak_rss():
+            echo("cannot reset the peak-memory counter on this system")
+        before = peak_rss_since_reset_gb()
+        start = time.perf_counter()
+        DiscriminativeSubspacePooling(device="cpu", random_state=0).fit_transform(bags)
+        seconds = time.perf_counter() - start
+        echo(
+            f"DSP defaults, {n_videos} videos x {n_frames} frames (+ as many negatives) x "
+            f"{d} features (bags {data_gb:.2f} GB): {seconds:.1f} s, "
+            f"{seconds / n_videos:.2f} s per video (both directions); "
+            f"peak memory {peak_rss_since_reset_gb() - before:.2f} GB above the bags"
+        )
+        del bags, positive
+
+
 def parse_settings(pairs):
     """``key=value`` strings to a dict, values read as Python literals when they can."""
     import ast
@@ -313,6 +366,7 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--throughput", action="store_true")
     parser.add_argument("--scale", action="store_true")
+    parser.add_argument("--solver", action="store_true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rst", help="also write the accuracy table as reStructuredText here")
     args = parser.parse_args(argv)
@@ -330,6 +384,9 @@ def main(argv=None):
         return
     if args.scale:
         run_scale(settings, echo)
+        return
+    if args.solver:
+        run_solver(echo)
         return
     methods = [m for m in args.methods if m != "minirocket" or aeon_minirocket() is not None]
     if len(methods) < len(args.methods):

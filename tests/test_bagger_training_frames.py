@@ -23,7 +23,7 @@ FAST = {"classifier__max_epochs": 2, "device": "cpu", "random_state": 0}
 
 def test_auto_limit_adapts_to_the_number_of_features():
     assert auto_train_frames(6) == 20_000  # raw sensor frames: many, capped
-    assert auto_train_frames(1_000) == 2**21 // 1_000
+    assert auto_train_frames(1_000) == 2**20 // 1_000
     assert auto_train_frames(10_000) == 1_000  # never fewer
     # Every frame of the shipped data sets stays in (at most 6,000 frames of 6 to 16).
     assert auto_train_frames(16) >= 6_000

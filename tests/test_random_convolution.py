@@ -272,3 +272,19 @@ def test_cuda_frames_match_the_cpu_and_fit_pickles_to_cpu():
         np.testing.assert_allclose(a, b, atol=1e-9)
     restored = pickle.loads(pickle.dumps(gpu)).set_params(device="cpu")
     np.testing.assert_allclose(restored.transform(seqs)[0], cpu.transform(seqs)[0], atol=1e-9)
+
+
+def test_auto_settings_adapt_to_the_data():
+    from skdsp.sequences.frames import auto_n_features, auto_step
+
+    assert auto_step([100, 150, 29]) == 1
+    assert auto_step([1000] * 5) == 4  # 250 frames per sequence
+    assert auto_n_features(8_000) == 1_008  # the shipped data sets: 12 per kernel
+    # 1,000 recordings of 1,000 steps at step 4: about 2**27 values of frames.
+    assert auto_n_features(250_000) == 504
+    assert auto_n_features(10**8) == 84
+    long = _sequences(n=6, channels=2, lengths=(600, 700))
+    est = RandomConvolutionFrames(device="cpu", random_state=0).fit(long)
+    assert est.step_ == 3 and est.n_features_out_ == 1_008
+    frames = est.transform(long)
+    assert [f.shape[0] for f in frames] == [-(-s.shape[0] // 3) for s in long]

@@ -27,7 +27,7 @@ _UNIVERSAL = ("uap", "shift")
 _CHUNK = 512
 # max_train_frames="auto": about this many values (frames x features), within these
 # bounds on the number of frames.
-_AUTO_TRAIN_VALUES = 2**21
+_AUTO_TRAIN_VALUES = 2**20
 _AUTO_TRAIN_FRAMES = (1_000, 20_000)
 
 
@@ -94,10 +94,11 @@ default=None
         Most training frames the classifier is trained on and the universal
         perturbation (or the shift's fooling rate) is computed on: beyond it, that
         many are drawn at random (without replacement) from all training frames.
-        ``"auto"``: as many as fit in about two million values (frames times
-        features), at least 1,000 and at most 20,000 frames; every frame of the
-        shipped data sets is used, while long recordings or thousands of features
-        per frame are subsampled. Per-frame attacks still perturb every frame.
+        ``"auto"``: as many as fit in about a million values (frames times
+        features), at least 1,000 and at most 20,000 frames: every raw frame of
+        the shipped data sets is used, while many long recordings, or frames of
+        a thousand features, are subsampled. Per-frame attacks still perturb
+        every frame.
     uap_update : {"sequential", "sum"}, default="sequential"
         ``"uap"``: how a minibatch's DeepFool perturbations update ``v`` (see
         :func:`skdsp.adversarial.universal_perturbation`).

@@ -15,6 +15,7 @@ from skdsp.sequences.random_convolution import (
     N_KERNELS,
     convolve_frames,
     fit_biases,
+    frame_counts,
     make_plan,
 )
 from skdsp.utils.device import resolve_device
@@ -24,6 +25,24 @@ from skdsp.utils.validation import check_videos
 __all__ = ["RandomConvolutionFrames"]
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+# The "auto" settings: at most this many frames for the median training sequence, at
+# most this many features, and about this many values in the training frames.
+_AUTO_FRAMES = 256
+_AUTO_MAX_FEATURES = 12 * N_KERNELS
+_AUTO_VALUES = 2**27
+
+
+def auto_step(lengths):
+    """``step="auto"``: the smallest step leaving the median sequence <= 256 frames."""
+    return max(1, int(np.ceil(np.median(lengths) / _AUTO_FRAMES)))
+
+
+def auto_n_features(n_frames):
+    """``n_features="auto"`` for ``n_frames`` training frames (a multiple of 84)."""
+    per_kernel = _AUTO_VALUES // (N_KERNELS * max(n_frames, 1))
+    return N_KERNELS * int(np.clip(per_kernel, 1, _AUTO_MAX_FEATURES // N_KERNELS))
 
 
 class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
@@ -47,19 +66,23 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_features : int, default=10_000
+    n_features : int or "auto", default="auto"
         Features per frame, rounded down to a multiple of 84 (``n_features_out_``).
+        ``"auto"``: 1,008 (12 per kernel), fewer when the training frames would hold
+        more than ``2**27`` values (512 MB in float32), and at least 84.
     max_dilation : int, default=None
         Largest dilation; by default the one whose kernel spans the longest training
         sequence, ``(length - 1) / 8``.
-    step : int, default=1
+    step : int or "auto", default="auto"
         Keep every ``step``-th time step (0, ``step``, ``2 * step``, ...). The
         convolutions are evaluated only there, so a larger step saves time and memory
-        in proportion; the kernels still see every time step.
+        in proportion; the kernels still see every time step. ``"auto"``: the
+        smallest step that leaves the median training sequence at most 256 frames
+        (1 for sequences up to 256 steps). The value used is ``step_``.
     output : {"sign", "response"}, default="sign"
         ``"response"``: the response minus the bias; ``"sign"``: its sign, +1 or -1
-        (0 on an exact tie). The mean of a feature's signs over a sequence is
-        ``2 * PPV - 1``.
+        (0 on an exact tie, and where an unpadded kernel overhangs an end). The
+        fraction of +1 of a feature over a sequence is its PPV.
     padding : {"alternate", "zeros", "none"}, default="alternate"
         Which (dilation, kernel) pairs see zeros beyond the ends of a sequence:
         alternately half of them (MiniRocket), all, or none. A pair without padding
@@ -82,6 +105,8 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
         Channels of the sequences seen in ``fit``.
     n_features_out_ : int
         Features per frame.
+    step_ : int
+        The step between kept time steps.
     plan_ : :class:`~skdsp.sequences.random_convolution.ConvolutionPlan`
         The dilations, channel subsets, padding and biases of the features.
 
@@ -92,11 +117,12 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    Memory: the frames of a collection take ``n_total_frames * n_features_out_``
+    Memory: the frames of a collection take ``n_frames_total * n_features_out_``
     numbers, 4 bytes each in float32 (1,000 sequences of 1,000 steps at 10,000
-    features are 40 GB). The knobs are ``n_features`` and ``step`` (both linear);
-    transform a large collection in parts when the next step allows it. Time is
-    linear in the same quantities.
+    features are 40 GB). The knobs are ``n_features`` and ``step``, both linear;
+    the defaults keep the training frames near 512 MB. Time is linear in the same
+    quantities. Nothing is padded: the frames of a call are one array, handed back
+    as one view per sequence.
 
     Every frame depends only on its own sequence: the weights are -1, 2 and 0, so
     all products in the convolutions are exact, and a sequence gives the same
@@ -122,9 +148,12 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_features": [Interval(numbers.Integral, N_KERNELS, None, closed="left")],
+        "n_features": [
+            Interval(numbers.Integral, N_KERNELS, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "max_dilation": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "step": [Interval(numbers.Integral, 1, None, closed="left")],
+        "step": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "output": [StrOptions({"sign", "response"})],
         "padding": [StrOptions({"alternate", "zeros", "none"})],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -135,10 +164,10 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        n_features=10_000,
+        n_features="auto",
         *,
         max_dilation=None,
-        step=1,
+        step="auto",
         output="sign",
         padding="alternate",
         batch_size=4096,
@@ -187,10 +216,15 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
         sequences = self._check(X)
         device = resolve_device(self.device)
         rng = np.random.default_rng(draw_seed(self.random_state))
+        lengths = np.array([s.shape[0] for s in sequences])
+        step = auto_step(lengths) if self.step == "auto" else self.step
+        n_features = self.n_features
+        if n_features == "auto":
+            n_features = auto_n_features(int(frame_counts(lengths, step).sum()))
         plan = make_plan(
             sequences[0].shape[1],
-            max(s.shape[0] for s in sequences),
-            self.n_features,
+            int(lengths.max()),
+            n_features,
             max_dilation=self.max_dilation,
             padding=self.padding,
             random_state=rng,
@@ -201,6 +235,7 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
         )
         self.n_features_in_ = sequences[0].shape[1]
         self.n_features_out_ = plan.n_features
+        self.step_ = step
         return self
 
     def transform(self, X):
@@ -222,7 +257,7 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
         return convolve_frames(
             sequences,
             self.plan_,
-            step=self.step,
+            step=self.step_,
             output=self.output,
             batch_size=self.batch_size,
             dtype=_DTYPES[self.dtype],
