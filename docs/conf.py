@@ -118,6 +118,7 @@ sphinx_gallery_conf = {
             "model_selection",
             "solvers",
             "video",
+            "sequences",
         )
     ],
     "within_subsection_order": "FileNameSortKey",

@@ -144,7 +144,7 @@ def test_a_sequence_gets_the_same_frames_in_any_batch():
             np.testing.assert_array_equal(small[j], ref)
 
 
-def test_step_keeps_every_kth_frame_exactly():
+def test_step_keeps_every_kth_frame():
     sequences = _sequences(n=6, lengths=(10, 50), seed=4)
     est = RandomConvolutionFrames(n_features=336, output="response", device="cpu",
                                   random_state=0).fit(sequences)
@@ -152,7 +152,8 @@ def test_step_keeps_every_kth_frame_exactly():
     for step in (2, 5):
         sub = clone(est).set_params(step=step).fit(sequences).transform(sequences)
         for a, b in zip(full, sub):
-            np.testing.assert_array_equal(a[::step], b)
+            # Equal up to rounding: the matrix products differ in size.
+            np.testing.assert_allclose(a[::step], b, rtol=1e-5, atol=1e-5)
 
 
 def test_sign_output_and_ppv_pooling_is_minirockets_feature():

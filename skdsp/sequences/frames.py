@@ -124,9 +124,10 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
     quantities. Nothing is padded: the frames of a call are one array, handed back
     as one view per sequence.
 
-    Every frame depends only on its own sequence: the weights are -1, 2 and 0, so
-    all products in the convolutions are exact, and a sequence gives the same
-    frames whatever else is in the call (on one device).
+    A sequence gives the same frames whatever else is in the call (on one device):
+    each sequence's convolutions are matrix products of a shape set by that sequence
+    alone. Frames kept with ``step=k`` equal every ``k``-th frame of ``step=1`` up to
+    rounding (the products differ in size, which can change the order of a sum).
 
     References
     ----------

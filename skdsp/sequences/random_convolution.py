@@ -20,9 +20,9 @@ enough for a linear classifier:
 MiniRocket pools each feature ``C - b`` over time by the proportion of positive
 values. Here the pooling is left to the next step: every time step gives a *frame*
 holding the value of every feature there. The convolution of a batch is one
-matrix product per dilation (the weights are -1, 2 and 0, so every product is exact
-and each frame depends only on its own sequence, whatever batch it is computed in),
-written straight into the output with the biases subtracted in the same product.
+matrix product per dilation and sequence (of a shape that depends on the sequence
+alone, so that its frames do not depend on the batch it is computed in), written
+straight into the output with the biases subtracted in the same product.
 
 The functions here are pure torch and batched; :class:`skdsp.RandomConvolutionFrames`
 wraps them for scikit-learn.
@@ -145,17 +145,19 @@ class ConvolutionPlan:
         return np.concatenate([[0], np.cumsum(N_KERNELS * self.n_biases)])
 
     def matrices(self, dtype, device):
-        """One weight matrix per dilation, shape (9 * n_channels, 84), rows (tap, channel).
+        """One weight matrix per dilation, with a column per feature.
 
-        Entry ``(j * n_channels + c, k)`` is kernel ``k``'s ``j``-th weight when the
-        pair sums channel ``c``, else 0: by linearity, convolving the sum of the
-        channels is summing their convolutions.
+        Shape ``(9 * n_channels, n_biases[i] * 84)``, rows ordered (tap, channel):
+        entry ``(j * n_channels + c, s * 84 + k)`` is kernel ``k``'s ``j``-th weight
+        when the pair sums channel ``c``, else 0 (by linearity, convolving the sum of
+        the channels is summing their convolutions); the columns repeat for each bias
+        slot ``s``.
         """
         w = kernel_weights()  # (84, 9)
         out = []
-        for mask in self.channels:  # (84, n_channels)
-            m = w.T[:, None, :] * mask.T[None, :, :]  # (9, n_channels, 84)
-            out.append(torch.as_tensor(m.reshape(-1, N_KERNELS), dtype=dtype, device=device))
+        for mask, n in zip(self.channels, self.n_biases):  # mask: (84, n_channels)
+            m = (w.T[:, None, :] * mask.T[None, :, :]).reshape(-1, N_KERNELS)
+            out.append(torch.as_tensor(np.tile(m, (1, int(n))), dtype=dtype, device=device))
         return out
 
 
@@ -202,7 +204,7 @@ def make_plan(n_channels, length, n_features, *, max_dilation=None, padding="alt
 
 
 def _responses(x, dilation, matrix, bias, *, step, out):
-    """``C - b`` of every frame of same-length sequences, written into ``out``.
+    """``C - b`` of every kept frame of same-length sequences, written into ``out``.
 
     Parameters
     ----------
@@ -212,8 +214,8 @@ def _responses(x, dilation, matrix, bias, *, step, out):
         Weights, one column per output feature.
     bias : Tensor of shape (n_columns,)
     step : int
-    out : Tensor of shape (n_sequences * n_frames, n_columns)
-        A view of the output (rows may be longer than ``n_columns``).
+    out : Tensor of shape (n_sequences, n_frames, n_columns)
+        A view of the output (its rows may be longer than ``n_columns``).
     """
     b, n_channels, length = x.shape
     half = (KERNEL_LENGTH // 2) * dilation
@@ -221,8 +223,11 @@ def _responses(x, dilation, matrix, bias, *, step, out):
     # (tap, channel, sequence, frame): the input under each tap, for the kept frames.
     cols = torch.stack(
         [xp[:, :, j * dilation : j * dilation + length : step] for j in range(KERNEL_LENGTH)]
-    ).reshape(KERNEL_LENGTH * n_channels, -1)
-    torch.addmm(bias, cols.T, matrix, beta=-1, out=out)
+    ).reshape(KERNEL_LENGTH * n_channels, b, -1)
+    # One product per sequence (not one for the batch): how a product's rows round
+    # can depend on its size, and a sequence's frames must not depend on its batch.
+    weights = matrix.expand(b, *matrix.shape)
+    torch.baddbmm(bias, cols.permute(1, 2, 0), weights, beta=-1, out=out)
 
 
 def frame_counts(lengths, step):
@@ -256,7 +261,7 @@ def _zero_overhang(block, unpadded, dilation, length, step):
 
 
 def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
-                    dtype=torch.float32, device="cpu", out=None):
+                    dtype=torch.float32, device="cpu"):
     """The frames of a collection of sequences: one feature vector per kept time step.
 
     Parameters
@@ -276,8 +281,6 @@ def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
         reach it; a longer sequence is computed on its own).
     dtype : torch.dtype, default=torch.float32
     device : torch.device or str, default="cpu"
-    out : ndarray of shape (n_total_frames, n_features), default=None
-        Where to write (host memory); allocated when None.
 
     Returns
     -------
@@ -294,13 +297,10 @@ def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
     order = np.argsort(lengths, kind="stable")
     starts = np.zeros(len(sequences) + 1, dtype=np.int64)
     starts[1:] = np.cumsum(counts[order])
-    if out is None:
-        out = np.empty((int(starts[-1]), n_features), dtype=torch.empty((), dtype=dtype).numpy().dtype)
-    host = torch.from_numpy(out)
+    host = torch.empty((int(starts[-1]), n_features), dtype=dtype)
     matrices = plan.matrices(dtype, device)
     offsets = plan.offsets()
     biases = torch.as_tensor(plan.biases, dtype=dtype, device=device)
-    expanded = [m.repeat(1, int(n)) for m, n in zip(matrices, plan.n_biases)]
 
     pos = 0
     while pos < len(order):
@@ -320,15 +320,19 @@ def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
         n_frames = int(counts[idx[0]])
         for i, dil in enumerate(plan.dilations):
             a, b = int(offsets[i]), int(offsets[i + 1])
-            _responses(x, int(dil), expanded[i], biases[a:b], step=step, out=target[:, a:b])
-            block = target[:, a:b].view(len(idx), n_frames, int(plan.n_biases[i]), N_KERNELS)
-            _zero_overhang(block, ~plan.padded[i], int(dil), int(length), step)
+            block = target[:, a:b].view(len(idx), n_frames, b - a)
+            _responses(x, int(dil), matrices[i], biases[a:b], step=step, out=block)
+            _zero_overhang(
+                block.view(len(idx), n_frames, int(plan.n_biases[i]), N_KERNELS),
+                ~plan.padded[i], int(dil), int(length), step,
+            )
         if output == "sign":
             target.sign_()
         if device.type != "cpu":
             host[rows].copy_(target)
         pos = stop
 
+    out = host.numpy()
     frames = [None] * len(sequences)
     for j, i in enumerate(order):
         frames[i] = out[starts[j] : starts[j + 1]]
