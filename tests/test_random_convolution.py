@@ -278,14 +278,17 @@ def test_cuda_frames_match_the_cpu_and_fit_pickles_to_cpu():
 def test_auto_settings_adapt_to_the_data():
     from skdsp.sequences.frames import auto_n_features, auto_step
 
-    assert auto_step([100, 150, 29]) == 1
-    assert auto_step([1000] * 5) == 4  # 250 frames per sequence
+    assert auto_step([20, 64, 29]) == 1
+    assert auto_step([100] * 3) == 2 and auto_step([150] * 3) == 3
+    assert auto_step([1000] * 5) == 16  # 63 frames per sequence
     assert auto_n_features(8_000) == 1_008  # the shipped data sets: 12 per kernel
-    # 1,000 recordings of 1,000 steps at step 4: about 2**27 values of frames.
+    # About 2**27 values of training frames.
     assert auto_n_features(250_000) == 504
     assert auto_n_features(10**8) == 84
     long = _sequences(n=6, channels=2, lengths=(600, 700))
     est = RandomConvolutionFrames(device="cpu", random_state=0).fit(long)
-    assert est.step_ == 3 and est.n_features_out_ == 1_008
+    step = est.step_
+    assert step == int(np.ceil(np.median([s.shape[0] for s in long]) / 64)) > 1
+    assert est.n_features_out_ == 1_008
     frames = est.transform(long)
-    assert [f.shape[0] for f in frames] == [-(-s.shape[0] // 3) for s in long]
+    assert [f.shape[0] for f in frames] == [-(-s.shape[0] // step) for s in long]

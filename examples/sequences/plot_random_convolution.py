@@ -22,9 +22,11 @@ ridge classifier. This page fits, on the same frames:
 # The frames of one recording
 # ---------------------------
 #
-# With the defaults, a recording of 100 steps gives 100 frames of 1,008 features
-# (12 per kernel), each +1 or -1: whether the response of a kernel at a dilation
-# exceeds one of its biases. ``device="cpu"`` because this page is built on a CPU.
+# With the defaults, a recording of 100 steps gives 50 frames (every second time
+# step: ``step="auto"`` keeps at most 64 frames of a typical recording) of 1,008
+# features (12 per kernel), each +1 or -1: whether the response of a kernel at a
+# dilation exceeds one of its biases. ``device="cpu"`` because this page is built on
+# a CPU.
 import time
 
 import matplotlib.pyplot as plt
@@ -39,7 +41,7 @@ from skdsp.datasets import load_basic_motions
 X_train, y_train, X_test, y_test = load_basic_motions()
 backbone = RandomConvolutionFrames(device="cpu", random_state=0).fit(X_train)
 frames = backbone.transform(X_train[:1])[0]
-print(f"a recording: {X_train[0].shape} -> frames {frames.shape}")
+print(f"a recording: {X_train[0].shape} -> frames {frames.shape} (step {backbone.step_})")
 print(f"dilations: {backbone.plan_.dilations.tolist()}")
 
 fig, axes = plt.subplots(2, 1, figsize=(8, 5.5), height_ratios=(1, 2), sharex=True)
@@ -47,7 +49,7 @@ axes[0].plot(X_train[0])
 axes[0].set_title(f"a {y_train[0]} recording: 6 channels")
 axes[1].imshow(frames[:, :168].T, aspect="auto", cmap="gray", interpolation="nearest")
 axes[1].set_title("its frames: the first 168 of 1,008 features (white: +1)")
-axes[1].set_xlabel("time step")
+axes[1].set_xlabel(f"frame (time step / {backbone.step_})")
 axes[1].set_ylabel("feature")
 fig.tight_layout()
 plt.show()
@@ -64,13 +66,12 @@ print(f"PPV == fraction of +1: {np.array_equal(ppv, (frames == 1).mean(axis=0))}
 # ---------------------------------
 #
 # Every pipeline starts with the same backbone (same seed, same frames). To keep
-# this page fast, the backbone keeps every second time step (``step=2``: 50 frames
-# per recording, so DSP solves half as many frames), and the bagger computes its
-# universal perturbation with 3 passes over the training frames instead of 10.
+# this page fast, the bagger computes its universal perturbation with 3 passes over
+# the training frames instead of 10.
 
 
 def frames_step():
-    return RandomConvolutionFrames(step=2, device="cpu", random_state=0)
+    return RandomConvolutionFrames(device="cpu", random_state=0)
 
 
 dsp = presets.dsp_pipeline(bagger={"max_passes": 3}, device="cpu", random_state=0)

@@ -29,13 +29,13 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 # The "auto" settings: at most this many frames for the median training sequence, at
 # most this many features, and about this many values in the training frames.
-_AUTO_FRAMES = 256
+_AUTO_FRAMES = 64
 _AUTO_MAX_FEATURES = 12 * N_KERNELS
 _AUTO_VALUES = 2**27
 
 
 def auto_step(lengths):
-    """``step="auto"``: the smallest step leaving the median sequence <= 256 frames."""
+    """``step="auto"``: the smallest step leaving the median sequence <= 64 frames."""
     return max(1, int(np.ceil(np.median(lengths) / _AUTO_FRAMES)))
 
 
@@ -77,8 +77,8 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
         Keep every ``step``-th time step (0, ``step``, ``2 * step``, ...). The
         convolutions are evaluated only there, so a larger step saves time and memory
         in proportion; the kernels still see every time step. ``"auto"``: the
-        smallest step that leaves the median training sequence at most 256 frames
-        (1 for sequences up to 256 steps). The value used is ``step_``.
+        smallest step that leaves the median training sequence at most 64 frames
+        (1 up to 64 steps, 2 up to 128, 16 for 1,000). The value used is ``step_``.
     output : {"sign", "response"}, default="sign"
         ``"response"``: the response minus the bias; ``"sign"``: its sign, +1 or -1
         (0 on an exact tie, and where an unpadded kernel overhangs an end). The
