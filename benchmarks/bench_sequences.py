@@ -222,13 +222,12 @@ def median_time(fn, repeats):
 def run_throughput(repeats, backbone, echo):
     n, steps, channels, n_features = 1_000, 500, 2, 1_000
     X = np.random.default_rng(0).normal(size=(n, steps, channels)).astype(np.float32)
-    frames = RandomConvolutionFrames(
-        n_features=n_features, random_state=0, device="cpu", **backbone
-    ).fit(X)
+    settings = {"n_features": n_features, "step": 1, **backbone}  # a frame per time step
+    frames = RandomConvolutionFrames(random_state=0, device="cpu", **settings).fit(X)
     ours = median_time(lambda: frames.transform(X), repeats)
     echo(
         f"RandomConvolutionFrames.transform: {n} x {steps} steps x {channels} channels, "
-        f"{frames.n_features_out_} features: {ours:.2f} s, "
+        f"{frames.n_features_out_} features, step {frames.step_}: {ours:.2f} s, "
         f"{n * steps * channels / ours / 1e6:.2f} million frame-channels per second"
     )
     try:

@@ -302,6 +302,10 @@ def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
     offsets = plan.offsets()
     biases = torch.as_tensor(plan.biases, dtype=dtype, device=device)
 
+    # Each batch is computed in a small working buffer (reused, so that it stays in
+    # cache while every dilation writes its columns) and copied to the output once,
+    # row after row.
+    work = None
     pos = 0
     while pos < len(order):
         length = lengths[order[pos]]
@@ -313,10 +317,10 @@ def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
         x = torch.as_tensor(
             np.stack([sequences[i] for i in idx]).transpose(0, 2, 1), dtype=dtype
         ).to(device)
-        rows = slice(int(starts[pos]), int(starts[stop]))
-        target = host[rows] if device.type == "cpu" else torch.empty(
-            (int(starts[stop] - starts[pos]), n_features), dtype=dtype, device=device
-        )
+        n_rows = int(starts[stop] - starts[pos])
+        if work is None or work.shape[0] < n_rows:
+            work = torch.empty((max(n_rows, batch_size), n_features), dtype=dtype, device=device)
+        target = work[:n_rows]
         n_frames = int(counts[idx[0]])
         for i, dil in enumerate(plan.dilations):
             a, b = int(offsets[i]), int(offsets[i + 1])
@@ -326,10 +330,10 @@ def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
                 block.view(len(idx), n_frames, int(plan.n_biases[i]), N_KERNELS),
                 ~plan.padded[i], int(dil), int(length), step,
             )
+        rows = host[int(starts[pos]) : int(starts[stop])]
         if output == "sign":
             target.sign_()
-        if device.type != "cpu":
-            host[rows].copy_(target)
+        rows.copy_(target)
         pos = stop
 
     out = host.numpy()
