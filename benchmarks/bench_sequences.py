@@ -279,7 +279,7 @@ def run_scale(settings, echo):
     done = time.perf_counter()
     frames = model.steps[0][1]
     echo(
-        f"backbone: {frames.n_features_out_} features, step {frames.step}; "
+        f"backbone: {frames.n_features_out_} features, step {frames.step_}; "
         f"fit {fitted - start:.0f} s, predict {done - fitted:.0f} s, "
         f"total {(done - start) / 60:.1f} min; accuracy {accuracy:.3f}; "
         f"peak memory {peak_rss_gb():.2f} GB"
