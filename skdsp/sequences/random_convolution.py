@@ -133,10 +133,6 @@ class ConvolutionPlan:
     biases: np.ndarray | None = None
 
     @property
-    def n_channels(self):
-        return self.channels.shape[2]
-
-    @property
     def n_features(self):
         return int(N_KERNELS * self.n_biases.sum())
 
