@@ -2,6 +2,9 @@
 
 The build is offline and deterministic: no intersphinx, no fetched resources, the
 example gallery runs with fixed seeds. ``make html`` turns every warning into an error.
+The built site loads nothing from the network either: MathJax is served from the
+site itself (``sphinx-mathjax-offline``), and ``make html`` checks every page for
+scripts, stylesheets, fonts or images with a remote source (``_ext/offline_check.py``).
 """
 
 import os
@@ -19,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # Build against the working tree even when skdsp is not installed in editable mode.
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE / "_ext"))
 
 import skdsp  # noqa: E402
 from sphinx.util import logging  # noqa: E402
@@ -49,9 +53,14 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    # MathJax 3 and its fonts copied into the site, so equations render offline.
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    # The release notes are CHANGELOG.md, rendered as Markdown.
+    "myst_parser",
+    "offline_check",
 ]
 
 templates_path = ["_templates"]
@@ -64,9 +73,14 @@ exclude_patterns = [
     "user_guide/variants_table.rst",
     "auto_examples/*.ipynb",
     "auto_examples/**/*.ipynb",
+    # Left by older builds; see "write_computation_times" below.
     "sg_execution_times.rst",
+    "**/sg_execution_times.rst",
 ]
 root_doc = "index"
+# CHANGELOG.md's first heading below its title is a "##"; it is included under the
+# release notes' own title, where that is the right level.
+suppress_warnings = ["myst.header"]
 default_role = "literal"
 pygments_style = "sphinx"
 today_fmt = "%Y"  # the build must not depend on the day it runs
@@ -84,6 +98,9 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
+# The page's table of contents lists "fit()", not "DiscriminativeSubspacePooling.fit()",
+# which does not fit in the right-hand column.
+toc_object_entries_show_parents = "hide"
 
 # -- doctest (``make doctest`` runs the Examples sections of the public API) --------------
 
@@ -130,6 +147,9 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "min_reported_time": 1,
+    # The execution-time summary pages load their table scripts from CDNs and are
+    # linked from nowhere; each example's page gives its own running time.
+    "write_computation_times": False,
     "download_all_examples": False,
     "promote_jupyter_magic": False,
     "capture_repr": ("_repr_html_", "__repr__"),
@@ -301,7 +321,22 @@ def _resolve_relative(app, env, node, contnode):
     return make_refnode(app.builder, node["refdoc"], docname, node_id, contnode)
 
 
+# Where a long API name may break: after an underscore, or between a lower-case letter
+# and the capital that starts the next word of a CamelCase name.
+_NAME_BREAK = re.compile(r"(?<=_)(?=[^_<])|(?<=[a-z])(?=[A-Z])")
+_TITLE = re.compile(r"(<h1>)([^<]+)(<)")
+
+
+def _breakable_api_titles(app, pagename, templatename, context, doctree):
+    """Let the title of an API page wrap between words of a long name, not mid-word."""
+    if pagename.startswith("generated/") and "body" in context:
+        context["body"] = _TITLE.sub(
+            lambda m: m[1] + _NAME_BREAK.sub("<wbr>", m[2]) + m[3], context["body"], count=1
+        )
+
+
 def setup(app):
+    app.connect("html-page-context", _breakable_api_titles)
     app.connect("autodoc-process-docstring", _escape_type_stars, priority=100)
     app.connect("missing-reference", _resolve_relative)
     app.connect("autodoc-skip-member", _skip_member)

@@ -18,6 +18,7 @@ __all__ = [
     "published_pipeline",
     "dsp_pipeline",
     "baseline_pipeline",
+    "two_stream_pipeline",
     "BASELINES",
 ]
 
@@ -166,3 +167,60 @@ def baseline_pipeline(name, *, normalize_frames=False, random_state=None):
 
         steps.insert(0, FrameNormalizer())
     return make_pipeline(*steps)
+
+
+def two_stream_pipeline(
+    streams=("rgb", "flow"), *, weights="cv", bagger=None, pooling=None, kernel=None,
+    device="auto", random_state=None,
+):
+    """DSP on each stream of the videos, kernels summed with weights, then an SVM.
+
+    Each stream (appearance and motion features of the same videos, given as a
+    :class:`~skdsp.Streams`) gets its own :func:`dsp_pipeline` up to the kernel:
+    adversarial negatives, one subspace per video, a kernel on subspaces. A
+    :class:`~skdsp.StreamUnion` sums the streams' kernels, with weights chosen on the
+    training videos (``weights="cv"``) or given, for the SVM.
+
+    Parameters
+    ----------
+    streams : sequence of str, default=("rgb", "flow")
+        Names of the streams, as in the :class:`~skdsp.Streams` the pipeline is fitted
+        on.
+    weights : {"cv", "alignment"} or sequence of float or dict, default="cv"
+        How the streams' kernels are weighted (see :class:`~skdsp.StreamUnion`).
+    bagger, pooling, kernel : dict or None, default=None
+        Parameters of every stream's :class:`~skdsp.AdversarialBagger`,
+        :class:`~skdsp.DiscriminativeSubspacePooling` and :class:`~skdsp.SubspaceKernel`
+        that differ from their defaults (as in :func:`dsp_pipeline`); a single
+        stream's can be set later with ``set_params``, e.g.
+        ``streamunion__flow__discriminativesubspacepooling__n_components=2``.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+    random_state : int or None, default=None
+
+    Returns
+    -------
+    pipeline : Pipeline
+
+    Examples
+    --------
+    >>> from skdsp import Streams
+    >>> from skdsp.presets import two_stream_pipeline
+    >>> clf = two_stream_pipeline(random_state=0)
+    >>> clf.fit(Streams(rgb=rgb_train, flow=flow_train), y_train)  # doctest: +SKIP
+    >>> clf.score(Streams(rgb=rgb_test, flow=flow_test), y_test)  # doctest: +SKIP
+    """
+    from skdsp.fusion import StreamUnion
+
+    per_stream = [
+        (
+            name,
+            dsp_pipeline(
+                bagger=bagger, pooling=pooling, kernel=kernel, device=device,
+                random_state=random_state,
+            )[:-1],
+        )
+        for name in streams
+    ]
+    return make_pipeline(
+        StreamUnion(per_stream, weights=weights), tuned_svc(random_state=random_state)
+    )

@@ -248,6 +248,29 @@ def test_pgd_is_seeded():
     assert not torch.equal(a, c)
 
 
+# ----------------------------------------------------------------- fooling rate
+
+
+def test_fooling_rate_of_a_model_with_a_known_boundary():
+    # Two classes split by the sign of the first feature; the others do not count.
+    model = nn.Linear(3, 2, bias=False).double()
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 0, 0], [-1.0, 0, 0]], dtype=torch.float64))
+    first = torch.tensor([-2.0, -0.7, -0.2, 0.1, 0.3, 0.9, 1.5, 2.5], dtype=torch.float64)
+    x = torch.stack([first, torch.ones(8), -torch.ones(8)], dim=1)
+    # Moving the first feature by -1 sends exactly the rows with 0 < x0 < 1 across.
+    v = torch.tensor([-1.0, 5.0, -5.0], dtype=torch.float64)
+    assert fooling_rate(model, x, v) == 3 / 8
+    assert fooling_rate(model, x, v, batch_size=3) == 3 / 8
+    # One perturbation per row: row 0 crosses (-2 -> 1), row 7 stays (2.5 -> 1.5).
+    per_row = torch.zeros_like(x)
+    per_row[0, 0], per_row[7, 0] = 3.0, -1.0
+    assert fooling_rate(model, x, per_row) == 1 / 8
+    # Given labels replace the clean predictions: with every row "class 0", the rows
+    # predicted class 1 after the shift (x0 - 1 < 0) count, 6 of 8.
+    assert fooling_rate(model, x, v, labels=torch.zeros(8, dtype=torch.long)) == 6 / 8
+
+
 # ----------------------------------------------------------------- UAP
 
 
@@ -262,7 +285,9 @@ def test_uap_respects_its_norm_bound_and_beats_noise(norm, eps, update):
     assert v.shape == (x.shape[1],)
     assert attacks.lp_norm(v, norm) <= eps + 1e-5
     assert 1 <= res.n_passes <= 3
-    assert res.fooling_rate == pytest.approx(fooling_rate(model, x, v))
+    with torch.no_grad():  # the reported rate, recounted from the model's own scores
+        changed = model(x).argmax(1) != model(x + v).argmax(1)
+    assert res.fooling_rate == pytest.approx(changed.double().mean().item())
     gen = torch.Generator().manual_seed(0)
     noise = random_directions(tuple(x.shape), eps, norm, generator=gen)
     shifts = random_directions((20, x.shape[1]), eps, norm, generator=gen)

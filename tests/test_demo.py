@@ -10,6 +10,7 @@ from skdsp.__main__ import build_parser
 from skdsp.demo import comparison_methods, run_demo
 
 
+@pytest.mark.slow
 def test_demo_command_runs_end_to_end(tmp_path):
     """The README's main job, as a user runs it."""
     out = subprocess.run(

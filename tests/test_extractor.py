@@ -178,6 +178,7 @@ def test_corrupt_file_is_named(fitted, clips, tmp_path, n_workers):
         ext.transform([clips[0], str(junk)])
 
 
+@pytest.mark.slow
 def test_sklearn_citizenship():
     rng = np.random.default_rng(0)
     X = [rng.integers(0, 256, (n, 24, 32, 3), dtype=np.uint8) for n in (2, 3)]
@@ -266,6 +267,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_cache_resumes_after_kill(clips, tmp_path, monkeypatch):
     cache_dir = tmp_path / "cache"
     script = tmp_path / "extract.py"

@@ -7,7 +7,7 @@ import torch
 from scipy.optimize import minimize_scalar
 
 from skdsp.pooling import dsp_objective
-from skdsp.pooling import objective as objective_module
+from skdsp.pooling import temporal as temporal_module
 from skdsp.pooling.objective import make_batch
 
 
@@ -127,28 +127,29 @@ def test_batch_of_ragged_videos_matches_each_video():
         )
 
 
-def test_pair_chunks_give_the_same_value(monkeypatch):
+@pytest.mark.parametrize("method", ["dense", "sort"])
+def test_both_temporal_paths_give_the_same_cost_and_gradient(monkeypatch, method):
     rng = np.random.default_rng(7)
     problems = [random_problem(rng, n=n) for n in (5, 8, 3)]
     batch = make_batch([X for _, X, _ in problems], [Z for _, _, Z in problems],
-                       dtype=torch.float64)
+                       reverse=[False, True, False], dtype=torch.float64)
     U = torch.as_tensor(np.stack([U for U, _, _ in problems])).transpose(-1, -2)
     P = batch.project(U)
     full_cost, full_grad = batch.cost_and_grad(P)
-    monkeypatch.setattr(objective_module, "PAIR_CHUNK_ELEMENTS", 40)
+    for b, (Ub, X, Z) in enumerate(problems):
+        expected = loop_objective(Ub, X, Z, reverse=b == 1)
+        assert float(full_cost[b]) == pytest.approx(expected, rel=1e-12)
+    # Forcing either counting method (the automatic choice picks by length) changes
+    # nothing, with or without a candidate axis.
+    monkeypatch.setattr(temporal_module, "DENSE_MAX_FRAMES", 0 if method == "sort" else 10**6)
     cost, grad = batch.cost_and_grad(P)
-    torch.testing.assert_close(cost, full_cost)
-    torch.testing.assert_close(grad, full_grad)
-    # Long videos gather the temporal gradient by index_add instead of the incidence
-    # matrix; same result.
-    monkeypatch.setattr(objective_module, "INCIDENCE_MAX_FRAMES", 2)
-    long_batch = make_batch([X for _, X, _ in problems], [Z for _, _, Z in problems],
-                            dtype=torch.float64)
-    assert long_batch._cache["pairs"][2] is None
-    cost, grad = long_batch.cost_and_grad(P)
-    torch.testing.assert_close(cost, full_cost)
-    torch.testing.assert_close(grad, full_grad)
-    torch.testing.assert_close(batch.cost(P[:, None].expand(-1, 2, -1, -1))[:, 0], full_cost)
+    torch.testing.assert_close(cost, full_cost, rtol=1e-13, atol=0)
+    torch.testing.assert_close(grad, full_grad, rtol=1e-13, atol=0)
+    Pk = P[:, None].expand(-1, 2, -1, -1)
+    cost_k, parts = batch.evaluate(Pk, need_grad=True)
+    grad_k = batch.gradient(Pk, parts)
+    torch.testing.assert_close(cost_k[:, 1], full_cost, rtol=1e-13, atol=0)
+    torch.testing.assert_close(grad_k[:, 0], full_grad, rtol=1e-13, atol=0)
 
 
 @pytest.mark.parametrize("reduction", ["sum", "mean"])

@@ -60,23 +60,61 @@ def test_result_shapes_orthonormality_and_objective(dtype):
         assert res.objective[i] == pytest.approx(float(expected), rel=1e-4)
 
 
-def test_initial_point_is_uncentred_pca_and_solver_improves_on_it():
+def test_initial_point_is_uncentred_pca_with_the_best_signs():
+    from itertools import product
+
     videos, negatives = make_problems()
-    start = solve_dsp(videos, negatives, max_iter=0, dtype="float64")
+    start = solve_dsp(videos, negatives, max_iter=0, n_init=1, dtype="float64")
     assert np.all(start.n_iter == 0)
     for i, v in enumerate(videos):
-        top = np.linalg.svd(normalised(v).T, full_matrices=False)[0][:, :3]
+        X = normalised(v)
+        top = np.linalg.svd(X.T, full_matrices=False)[0][:, :3]
         # Same subspace as the top-3 left singular vectors of X^T (column signs aside).
-        np.testing.assert_allclose(np.abs(top.T @ start.subspaces[i]), np.eye(3), atol=1e-8)
-        # Signs: the frames project positively on every direction.
-        assert np.all(normalised(v).sum(axis=0) @ start.subspaces[i] > 0)
-    solved = solve_dsp(videos, negatives, max_iter=40, dtype="float64")
+        U0 = start.subspaces[i]
+        np.testing.assert_allclose(np.abs(top.T @ U0), np.eye(3), atol=1e-8)
+        # Signs: the pattern of lowest objective among all eight.
+        costs = [
+            float(dsp_objective(U0 * np.array(s), X, negatives[i]))
+            for s in product([1.0, -1.0], repeat=3)
+        ]
+        assert start.objective[i] == pytest.approx(min(costs), rel=1e-12)
+    solved = solve_dsp(videos, negatives, max_iter=40, n_init=1, dtype="float64")
     assert np.all(solved.objective < start.objective)
+
+
+def test_scatter_and_gram_starts_agree():
+    """More frames than features: the start comes from the d x d scatter matrix."""
+    videos, negatives = make_problems(n_videos=3, d=6, lengths=(5, 30, 9))
+    start = solve_dsp(videos, negatives, max_iter=0, n_init=1, dtype="float64")
+    for i, v in enumerate(videos):
+        top = np.linalg.svd(normalised(v).T, full_matrices=False)[0][:, :3]
+        np.testing.assert_allclose(np.abs(top.T @ start.subspaces[i]), np.eye(3), atol=1e-8)
+
+
+def test_more_starts_reach_lower_objectives():
+    videos, negatives = make_problems(n_videos=6, d=32, lengths=(20, 31, 25))
+    kw = {"max_iter": 40, "dtype": "float64", "random_state": 0}
+    one = solve_dsp(videos, negatives, n_init=1, **kw)
+    eight = solve_dsp(videos, negatives, n_init=8, **kw)
+    assert eight.objective.mean() < one.objective.mean()
+    assert orthonormality_error(eight.subspaces) < 1e-12
+    for i in range(6):
+        assert eight.objective[i] == pytest.approx(
+            float(dsp_objective(eight.subspaces[i], normalised(videos[i]), negatives[i])),
+            rel=1e-10,
+        )
+    # There are 2^p = 8 sign patterns to start from: more starts change nothing, and
+    # nothing random is involved.
+    more = solve_dsp(videos, negatives, n_init=10, **{**kw, "random_state": 1})
+    np.testing.assert_array_equal(more.subspaces, eight.subspaces)
+    assert np.all(more.n_iter <= 40)
+    with pytest.raises(ValueError, match="n_init"):
+        solve_dsp(videos, negatives, n_init=0)
 
 
 def test_batched_matches_or_beats_pymanopt():
     videos, negatives = make_problems(n_videos=4, d=32, lengths=(16, 12, 20, 9))
-    kw = {"n_components": 3, "max_iter": 60, "dtype": "float64"}
+    kw = {"n_components": 3, "max_iter": 60, "dtype": "float64", "n_init": 1}
     batched = solve_dsp(videos, negatives, solver="batched", **kw)
     reference = solve_dsp(videos, negatives, solver="pymanopt", **kw)
     assert orthonormality_error(reference.subspaces) < 1e-10

@@ -58,13 +58,14 @@ print(
 # Frames and their perturbed copies
 # ---------------------------------
 #
-# A 2-D PCA of the training frames, with the frames of two videos per class and
-# their negatives. Colours are the frame classifier's predictions: the perturbation
-# moves every frame by the same vector (the arrow), and the share of frames whose
-# prediction changes is printed below the figure.
+# The frames of two training videos per class and their negatives, seen in the plane
+# that contains the perturbation: the horizontal axis is the direction of
+# :math:`v`, the vertical axis the direction of largest variance of the frames
+# orthogonal to it. In that plane every frame moves by the same arrow, of length
+# ``||v||`` (drawn on the right for a few frames). Colours are the frame classifier's
+# predictions, before (left) and after (right) the shift.
 frames = np.concatenate(bags.positive).astype(np.float32)
 negatives = np.concatenate(bags.negative).astype(np.float32)
-pca = PCA(n_components=2).fit(frames)
 classes = bagger.classes_
 
 shown = np.concatenate([np.flatnonzero(y_train == c)[:2] for c in classes])
@@ -72,46 +73,53 @@ lengths = np.array([len(v) for v in bags.positive])
 starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
 rows = np.concatenate([starts[i] + np.arange(lengths[i]) for i in shown])
 
+v = bagger.perturbation_
+along = v / np.linalg.norm(v)
+rest = frames - np.outer(frames @ along, along)  # the frames with v's direction removed
+across = PCA(n_components=1).fit(rest).components_[0]
+plane = np.stack([along, across])  # (2, n_features), orthonormal rows
+
 pred_clean = bagger.classifier_.predict(frames[rows])
 pred_adv = bagger.classifier_.predict(negatives[rows])
 print(
-    "predictions changed on "
-    f"{np.mean(pred_clean != pred_adv):.1%} of the frames shown"
+    f"predictions changed on {np.mean(pred_clean != pred_adv):.1%} of the "
+    f"{len(rows)} frames shown"
 )
 
-P = pca.transform(frames[rows])
-Q = pca.transform(negatives[rows])
+P = frames[rows] @ plane.T
+Q = negatives[rows] @ plane.T
 colors = plt.get_cmap("tab10")(np.arange(len(classes)))
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharex=True, sharey=True)
+fig, axes = plt.subplots(
+    1, 2, figsize=(10, 4.6), sharex=True, sharey=True, layout="constrained"
+)
 for ax, points, pred, title in (
     (axes[0], P, pred_clean, "frames (positive bags)"),
     (axes[1], Q, pred_adv, "frames + v (negative bags)"),
 ):
     for k, name in enumerate(classes):
         sel = pred == k
-        ax.scatter(
-            *points[sel].T, s=8, color=colors[k], label=f"predicted {name}"
-        )
+        ax.scatter(*points[sel].T, s=8, color=colors[k], label=f"predicted {name}")
     ax.set_title(title)
-    ax.set_xlabel("PC 1")
-axes[0].set_ylabel("PC 2")
-shift = pca.components_ @ bagger.perturbation_
-centre = P.mean(axis=0)
-for ax in axes:
-    ax.annotate(
+    ax.set_xlabel("along v")
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+# A few frames and where v takes them: the same arrow for every frame.
+for i in np.linspace(0, len(rows) - 1, 8).astype(int):
+    axes[1].annotate(
         "",
-        xy=centre + shift,
-        xytext=centre,
-        arrowprops=dict(
-            arrowstyle="-|>", color="black", lw=2.5, mutation_scale=20
-        ),
+        xy=Q[i],
+        xytext=P[i],
+        arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2, mutation_scale=10),
     )
-axes[1].legend(loc="best", fontsize=8)
+    axes[1].scatter(*P[i], s=14, facecolors="none", edgecolors="black", lw=0.8)
+axes[0].set_ylabel("largest variance orthogonal to v")
+handles, labels = axes[0].get_legend_handles_labels()
+fig.legend(handles, labels, loc="outside lower center", ncols=len(classes), fontsize=9)
 fig.suptitle(
-    "BasicMotions training frames, PCA projection; arrow: v projected"
+    f"BasicMotions training frames in the plane of v (norm {np.linalg.norm(v):.2f}); "
+    "arrows: a few frames (circles) moved by v"
 )
-fig.tight_layout()
 
 # %%
 # Fooling rate against the norm bound

@@ -11,6 +11,7 @@ __getattr__, __dir__, __all__ = attach(
         "load_dataset": ".uea",
         "read_ts": ".ts_format",
         "load_video_folder": ".video_folder",
+        "load_feature_folder": ".feature_folder",
         "make_camera_motion_videos": ".camera_motion",
     },
 )

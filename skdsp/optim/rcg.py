@@ -21,7 +21,10 @@ left products by ``p x p`` matrices, which act on a whole state at once, so the
 projections of every new point and direction come for free. The problem builds the
 state of each new Euclidean gradient, the only place where the data enter an iteration
 (DSP does it from the ``N x N`` Gram matrix of its data, or, when the frames and
-negatives outnumber the features, with one pass over them).
+negatives outnumber the features, with one pass over them). The line search evaluates
+the cost *and* its gradient at its candidate points, so the accepted candidate brings
+the gradient of the next iteration along: an iteration evaluates the problem once per
+candidate step size, not once more at the new point.
 
 The problem protocol (duck-typed; ``B`` problems, ``N`` rows of data):
 
@@ -39,11 +42,11 @@ The problem protocol (duck-typed; ``B`` problems, ``N`` rows of data):
     The state rebuilt from its coordinates (drops accumulated rounding).
 ``point(state) -> WT``
     The transposed vectors, (B, p, d).
-``cost(PT, index=None) -> f``
-    ``PT`` of shape (B, K, p, N) to costs (B, K); with ``index``, ``PT`` holds only the
-    problems at those batch indices.
-``cost_and_grad(PT) -> (f, GT)``
-    ``PT`` of shape (B, p, N) to costs (B,) and their gradient with respect to ``PT``.
+``evaluate(PT, index=None, need_grad=False) -> (f, parts)``
+    ``PT`` of shape (B, [K,] p, N) to costs (B, [K]) and, with ``need_grad``, a tuple
+    of tensors with the same leading shape (else None) from which
+    ``gradient(PT, parts) -> GT`` builds the gradients with respect to ``PT``; with
+    ``index``, ``PT`` holds only the problems at those batch indices.
 ``take(index) -> problem``
     The sub-problem of the given batch indices (states keep their layout).
 """
@@ -62,7 +65,7 @@ from skdsp.manifolds.stiefel import (
     sym,
 )
 
-__all__ = ["STOPPING_REASONS", "RCGResult", "batched_rcg"]
+__all__ = ["STOPPING_REASONS", "RCGIterate", "RCGResult", "batched_rcg"]
 
 RUNNING, MAX_ITER, GRAD_TOL, STEP_TOL, NO_DECREASE = range(5)
 DEFAULT_LADDER = (2.0, 1.0, 2.0**-3)
@@ -73,6 +76,8 @@ STOPPING_REASONS = {
     NO_DECREASE: "line search found no decrease along the steepest descent direction",
 }
 _BETA_RULES = ("HS+", "PR+")
+# A conjugate direction shorter than this times the gradient (squared norms) restarts.
+_MIN_DIRECTION_RATIO = 1e-6
 
 
 @dataclass
@@ -129,14 +134,16 @@ def _orthonormalise(problem, W):
     return problem.refresh_state(W)
 
 
-def _line_search(problem, W, D, cost, df0, base, retry, *, ladder, shrink, armijo, rounds):
+def _line_search(problem, W, D, cost, GT, df0, base, retry, *, ladder, shrink, armijo,
+                 rounds):
     """Armijo backtracking over a ladder of step sizes, evaluated at once.
 
     Tries ``base * ladder[k]`` for every ``k`` (the last entry is 0, the fallback when no
     other step passes), then the ladder scaled by ``shrink`` for the problems where
     nothing passed and ``retry`` is set, up to ``rounds`` ladders. Among the steps that
     pass the Armijo test the one with the lowest cost is taken. ``W`` and ``D`` are
-    states (see the module docstring).
+    states (see the module docstring); ``cost`` and ``GT`` are the cost at ``W`` and its
+    gradient with respect to the projections.
 
     Returns
     -------
@@ -146,6 +153,8 @@ def _line_search(problem, W, D, cost, df0, base, retry, *, ladder, shrink, armij
     L_inv : Tensor of shape (B, p, p)
         Inverse Cholesky factor of the accepted point: ``qf(U + t D)^T =
         L_inv (U + t D)^T`` (of ``U`` itself where none passed).
+    cost_new, GT_new : Tensor of shape (B,) and (B, p, N)
+        Cost and gradient at the accepted point (``cost`` and ``GT`` where none passed).
     """
     p = W.shape[1]
     Z = torch.cat([W, D], dim=1)
@@ -160,10 +169,10 @@ def _line_search(problem, W, D, cost, df0, base, retry, *, ladder, shrink, armij
     todo = None  # all problems, without indexing, in the first round
     for _ in range(rounds):
         if todo is None:
-            sel = (base, gram_u, cross, gram_d, PPD, cost, slope)
+            sel = (base, gram_u, cross, gram_d, PPD, cost, GT, slope)
         else:
-            sel = tuple(a[todo] for a in (base, gram_u, cross, gram_d, PPD, cost, slope))
-        b_base, b_gu, b_cross, b_gd, b_PPD, b_cost, b_slope = sel
+            sel = tuple(a[todo] for a in (base, gram_u, cross, gram_d, PPD, cost, GT, slope))
+        b_base, b_gu, b_cross, b_gd, b_PPD, b_cost, b_GT, b_slope = sel
         b = b_base.shape[0]
         t = b_base[:, None] * ladder  # (b, K)
         tt = t[..., None, None]
@@ -174,29 +183,74 @@ def _line_search(problem, W, D, cost, df0, base, retry, *, ladder, shrink, armij
         Linv = lower_inverse(R.transpose(-1, -2))
         coef = torch.cat([Linv, tt * Linv], dim=-1).reshape(b, n_cand * p, 2 * p)
         Pc = (coef[:, : (n_cand - 1) * p] @ b_PPD).reshape(b, n_cand - 1, p, -1)
-        fc = problem.cost(Pc, index=todo)
+        fc, parts = problem.evaluate(Pc, index=todo, need_grad=True)
         accept = ok[:, :-1] & (fc <= torch.addcmul(b_cost[:, None], t[:, :-1], b_slope[:, None]))
         best = torch.where(accept, fc, float("inf")).argmin(dim=-1)
         hit = accept.any(dim=-1)
+        rows = torch.arange(b, device=best.device)
+        chosen_cost = torch.where(hit, fc[rows, best], b_cost)
+        # The gradient of the accepted candidate only (the old one where none passed).
+        G_best = problem.gradient(Pc[rows, best], tuple(a[rows, best] for a in parts))
+        chosen_GT = torch.where(hit[:, None, None], G_best, b_GT)
         best = torch.where(hit, best, n_cand - 1)  # t = 0 when nothing passed
-        flat = torch.arange(0, b * n_cand, n_cand, device=best.device) + best
-        chosen = (
-            t.reshape(-1).index_select(0, flat),
-            Linv.reshape(b * n_cand, p, p).index_select(0, flat),
-        )
+        chosen = (t[rows, best], Linv[rows, best], chosen_cost, chosen_GT)
         if todo is None:
-            step, L_inv = chosen
+            step, L_inv, cost_new, GT_new = chosen
             found = hit
             todo = (~hit & retry).nonzero()[:, 0]
         else:
-            step[todo], L_inv[todo] = chosen
+            step[todo], L_inv[todo], cost_new[todo], GT_new[todo] = chosen
             found[todo] = hit
             todo = todo[~hit]
         if len(todo) == 0:
             break
         base = base.clone() if base is sel[0] else base
         base[todo] = base[todo] * shrink
-    return step, found, L_inv
+    return step, found, L_inv, cost_new, GT_new
+
+
+@dataclass
+class RCGIterate:
+    """What one iteration of :func:`batched_rcg` did, for its ``callback``.
+
+    Vectors are in the ambient space, shape (n_running, d, p), for the problems still
+    running at that iteration (their batch indices in ``index``).
+
+    Attributes
+    ----------
+    iteration : int
+        1 for the first iteration.
+    index : Tensor of shape (n_running,)
+    point : Tensor
+        The new point ``U_{k+1}``.
+    cost : Tensor of shape (n_running,)
+    grad : Tensor
+        The Riemannian gradient at ``point`` as the solver holds it.
+    previous_direction : Tensor
+        The search direction ``D_k`` the step was taken along, at ``U_k``.
+    transported_direction : Tensor
+        ``D_k`` transported to ``U_{k+1}``.
+    previous_grad : Tensor
+        The Riemannian gradient at ``U_k``.
+    beta : Tensor of shape (n_running,)
+        The conjugate gradient coefficient (before a restart replaces the direction).
+    direction : Tensor
+        The next search direction ``D_{k+1}``.
+    step : Tensor of shape (n_running,)
+        Accepted step size along ``D_k`` (0 when the line search found none).
+    """
+
+    iteration: int
+    index: torch.Tensor
+    point: torch.Tensor
+    cost: torch.Tensor
+    grad: torch.Tensor
+    previous_direction: torch.Tensor
+    transported_direction: torch.Tensor
+    previous_grad: torch.Tensor
+    beta: torch.Tensor
+    direction: torch.Tensor
+    step: torch.Tensor
 
 
 @torch.inference_mode()
@@ -213,6 +267,7 @@ def batched_rcg(
     rounds=2,
     refresh_every=20,
     compact_below=0.5,
+    callback=None,
 ):
     """Minimise a batch of costs on ``St(d, p)`` by Riemannian conjugate gradient.
 
@@ -246,6 +301,10 @@ def batched_rcg(
     compact_below : float, default=0.5
         Drop frozen problems from the working set when the running ones are fewer than
         this fraction of it.
+    callback : callable, default=None
+        Called after every iteration with an :class:`RCGIterate` (for tests and
+        diagnostics; converting the solver's states back to the ambient space costs a
+        pass over the data).
 
     Returns
     -------
@@ -275,8 +334,10 @@ def batched_rcg(
     out_reason = torch.zeros(B, dtype=torch.int64, device=dev)
 
     ids = torch.arange(B, device=dev)  # working set -> batch index
-    cost, G = problem.cost_and_grad(problem.projections(W))
-    grad = _riemannian_gradient(problem, W, G)
+    P0 = problem.projections(W)
+    cost, parts = problem.evaluate(P0, need_grad=True)
+    GT = problem.gradient(P0, parts)
+    grad = _riemannian_gradient(problem, W, GT)
     gg = _inner(problem, grad, grad)
     D, df0 = -grad, -gg
     d_norm = torch.sqrt(gg)
@@ -310,8 +371,8 @@ def batched_rcg(
             if n_running < compact_below * len(ids):
                 keep = running.nonzero()[:, 0]
                 problem = problem.take(keep)
-                ids, W, cost, grad, gg, D, df0, d_norm = (
-                    a[keep] for a in (ids, W, cost, grad, gg, D, df0, d_norm)
+                ids, W, cost, GT, grad, gg, D, df0, d_norm = (
+                    a[keep] for a in (ids, W, cost, GT, grad, gg, D, df0, d_norm)
                 )
                 steepest, base, running, reason = (
                     a[keep] for a in (steepest, base, running, reason)
@@ -319,8 +380,8 @@ def batched_rcg(
 
         # Only a failed steepest descent search looks further down: a failed conjugate
         # direction is replaced by steepest descent at the next iteration anyway.
-        step, found, L_inv = _line_search(
-            problem, W, D, cost, df0, base, steepest,
+        step, found, L_inv, cost_new, GT = _line_search(
+            problem, W, D, cost, GT, df0, base, steepest,
             ladder=ladder, shrink=shrink, armijo=armijo, rounds=rounds,
         )
 
@@ -333,8 +394,7 @@ def batched_rcg(
         refresh = refresh_every and (it + 1) % refresh_every == 0
         if refresh:  # wash out the rounding drift of the factored updates
             W_new = _orthonormalise(problem, W_new)
-        cost_new, G = problem.cost_and_grad(problem.projections(W_new))
-        grad_new = _riemannian_gradient(problem, W_new, G)
+        grad_new = _riemannian_gradient(problem, W_new, GT)
         gg_new = _inner(problem, grad_new, grad_new)
 
         # Conjugate direction. Transport is projection onto the new tangent space, and
@@ -355,14 +415,27 @@ def batched_rcg(
         df0_new = _inner(problem, grad_new, D_new)
 
         # A failed search, or a conjugate direction that does not descend, restarts
-        # from steepest descent; a failed steepest descent search ends the problem.
+        # from steepest descent; a failed steepest descent search ends the problem. So
+        # does a conjugate direction that nearly cancelled (beta T(D) ~ grad): what is
+        # left of it is rounding, and the next step size, scaled by its norm, would be
+        # enormous.
         failed = ~found
-        restart = failed | (df0_new >= 0)
+        dd_new = _inner(problem, D_new, D_new)
+        restart = failed | (df0_new >= 0) | (dd_new < _MIN_DIRECTION_RATIO * gg_new)
         D_new = torch.where(restart[:, None, None], -grad_new, D_new)
         df0_new = torch.where(restart, -gg_new, df0_new)
         step_len = step * d_norm
-        norm_new = torch.sqrt(_inner(problem, D_new, D_new))
+        norm_new = torch.sqrt(torch.where(restart, gg_new, dd_new))
         base = torch.where(found, step_len / norm_new.clamp_min(tiny), base)
+        if callback is not None:
+            to_ambient = lambda state: problem.point(state).transpose(-1, -2)  # noqa: E731
+            callback(RCGIterate(
+                iteration=it + 1, index=ids.clone(), point=to_ambient(W_new),
+                cost=cost_new.clone(), grad=to_ambient(grad_new),
+                previous_direction=to_ambient(D), transported_direction=to_ambient(TD),
+                previous_grad=to_ambient(grad), beta=beta.clone(),
+                direction=to_ambient(D_new), step=step.clone(),
+            ))
 
         give_up = failed & steepest
         too_small = found & (step_len < min_step)

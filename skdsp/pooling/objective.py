@@ -20,11 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-__all__ = ["DSPBatch", "dsp_objective", "make_batch"]
+from skdsp.pooling.temporal import order_term
 
-# Elements of the (chunk, ..., n_frames, n_frames) pair tensors built at once; bounds the
-# memory of the O(n^2) temporal term independently of the number of videos.
-PAIR_CHUNK_ELEMENTS = 2**25
+__all__ = ["DSPBatch", "dsp_objective", "make_batch"]
 
 _REDUCTIONS = ("sum", "mean")
 
@@ -69,30 +67,23 @@ class DSPBatch:
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
-        dt, dev = self.S.dtype, self.S.device
+        dt = self.S.dtype
         y = self.labels.to(dt)
-        idx = torch.arange(self.n_max, device=dev)
-        padded = idx[None, :] >= self.n_frames[:, None]
-        # Padded frames get huge, increasing signed energies: every pair (i, j) with a
-        # padded j then has s e_i + eta - s e_j < 0 and drops out of the hinge, with no
-        # mask. (Padded rows of S are zero, so their energies are zero before this.)
-        big = 0.25 * torch.finfo(dt).max ** 0.5 * (1.0 + idx.to(dt) / max(self.n_max, 1))
         n_padded_rows = (y == 0).sum(dim=-1).to(dt)
+        padding = torch.arange(self.n_max, device=self.S.device) >= self.n_frames[:, None]
         self._cache.update(
             y=y,
-            pad=torch.where(padded, big, torch.zeros((), dtype=dt, device=dev)),
             pad_hinge=max(self.margin, 0.0) * n_padded_rows,
-            order_sign=self.order_sign,
+            order_sign=self.order_sign[:, None],
             bag_weight=self.bag_weight,
             order_weight=self.order_weight,
+            # None when no video is padded: the temporal term then skips masking.
+            padding=padding if bool(padding.any()) else None,
         )
-        if self.n_max >= 2 and "pairs" not in self._cache:
-            self._cache["pairs"] = _pairs(self.n_max, dt, dev)
         # The same, shaped for a candidate axis (the line search's calls).
-        for name in ("pad", "pad_hinge"):
-            self._cache[name + "_k"] = self._cache[name][:, None]
-        for name in ("order_sign", "bag_weight", "order_weight"):
-            self._cache[name + "_k"] = getattr(self, name)[:, None]
+        for name in ("pad_hinge", "order_sign", "bag_weight", "order_weight", "padding"):
+            value = self._cache[name]
+            self._cache[name + "_k"] = None if value is None else value[:, None]
 
     @property
     def n_videos(self):
@@ -115,8 +106,6 @@ class DSPBatch:
             eta=self.eta,
             margin=self.margin,
             representation=self.representation,
-            # The frame pairs depend only on n_max, dtype and device: shared, not rebuilt.
-            _cache={k: self._cache[k] for k in ("pairs",) if k in self._cache},
         )
         # Derived data and the solver's representation follow the videos.
         for name in ("gram", "basis", "metric"):
@@ -279,7 +268,7 @@ class DSPBatch:
         -------
         cost : Tensor of shape (n_videos, [n_candidates])
         """
-        return self._evaluate(PT, need_grad=False, index=index)[0]
+        return self.evaluate(PT, index=index)[0]
 
     def cost_and_grad(self, PT):
         """Objective and its (sub)gradient with respect to the projections.
@@ -294,140 +283,105 @@ class DSPBatch:
         grad : Tensor of shape (n_videos, p, n_rows)
             The Euclidean gradient with respect to ``U`` is ``backproject(grad)^T``.
         """
-        return self._evaluate(PT, need_grad=True)
+        cost, parts = self.evaluate(PT, need_grad=True)
+        return cost, self.gradient(PT, parts)
 
-    def _evaluate(self, PT, need_grad, index=None):
+    def evaluate(self, PT, *, index=None, need_grad=False):
+        """Objective of one or more points per video, and what its gradient needs.
+
+        Parameters
+        ----------
+        PT : Tensor of shape (n_videos, [n_candidates,] p, n_rows)
+            Projections ``U^T S^T``.
+        index : Tensor of shape (n_selected,), default=None
+            When given, ``PT`` holds the projections of these videos only.
+        need_grad : bool, default=False
+
+        Returns
+        -------
+        cost : Tensor of shape (n_videos, [n_candidates])
+        parts : tuple of Tensor or None
+            With ``need_grad``, the pieces :meth:`gradient` assembles the gradient
+            from, each with the leading shape of ``cost`` (so that a caller can pick
+            one candidate per video before paying for a gradient).
+        """
         c = self._cache
-        names = ("pad", "pad_hinge", "order_sign", "bag_weight", "order_weight")
+        names = ("pad_hinge", "order_sign", "bag_weight", "order_weight", "padding")
         if PT.ndim == 4:  # a candidate axis after the video axis
             names = tuple(name + "_k" for name in names)
         meta = tuple(c[name] for name in names)
         if index is not None:
-            meta = tuple(a[index] for a in meta)
-        pad, pad_hinge, order_sign, bag_weight, order_weight = meta
+            meta = tuple(None if a is None else a[index] for a in meta)
+        pad_hinge, order_sign, bag_weight, order_weight, padding = meta
 
-        # Bag separation: a sample is on its correct side of the piecewise-linear
-        # boundary when one hyperplane puts it there: margin - max_k y u_k^T s, i.e.
-        # margin - max_k u_k^T x for a frame and margin + min_k u_k^T z for a negative.
-        n_max = self.n_max
-        frames, negatives = PT[..., :n_max], PT[..., n_max:]
-        if need_grad:
-            top, top_k = frames.max(dim=-2)
-            low, low_k = negatives.min(dim=-2)
-        else:
-            top, low = frames.amax(dim=-2), negatives.amin(dim=-2)
-        best = torch.cat([top, -low], dim=-1)
-        hinge = self.margin - best
-        # Padded rows project to exactly 0 and add exactly relu(margin) each.
-        bag = hinge.clamp_min(0).sum(dim=-1) - pad_hinge
+        bag, hinge, best_k = self._bag(PT, pad_hinge, need_grad)
+        frames = PT[..., : self.n_max]
         energy = (frames * frames).sum(dim=-2)
-        order, d_energy = _order_term(
-            energy, order_sign, pad, self.eta, pairs=c.get("pairs"), need_grad=need_grad
+        order, d_energy = order_term(
+            energy, eta=self.eta, sign=order_sign, padding=padding, need_grad=need_grad
         )
         cost = torch.addcmul(bag_weight * bag, order_weight, order)
         if not need_grad:
             return cost, None
-
         # Subgradient of the hinge: -y at the hyperplane that attains the max.
         y = c["y"] if index is None else c["y"][index]
-        best_k = torch.cat([top_k, low_k], dim=-1)
+        if PT.ndim == 4:
+            y = y[:, None]
+        coef = torch.sign(hinge).clamp_min_(0).mul_(y).mul_(-bag_weight[..., None])
+        return cost, (coef, best_k, (2.0 * order_weight[..., None]) * d_energy)
+
+    def gradient(self, PT, parts):
+        """The gradient with respect to the projections, from :meth:`evaluate`'s parts.
+
+        Parameters
+        ----------
+        PT : Tensor of shape (n_videos, [n_candidates,] p, n_rows)
+        parts : tuple of Tensor
+            As returned with ``PT`` by :meth:`evaluate` (or the same entries of both).
+
+        Returns
+        -------
+        grad : Tensor like ``PT``
+        """
+        coef, best_k, d_order = parts
         grad = torch.zeros_like(PT)
-        coef = torch.sign(hinge).clamp_min_(0) * y * (-bag_weight[..., None])
         grad.scatter_(-2, best_k[..., None, :], coef[..., None, :])
-        grad[..., :n_max] += ((2.0 * order_weight[..., None]) * d_energy)[..., None, :] * frames
-        return cost, grad
+        grad[..., : self.n_max] += d_order[..., None, :] * PT[..., : self.n_max]
+        return grad
 
+    def bag_term(self, PT):
+        """The bag term alone (unweighted), of one or more points per video.
 
-# Up to this many frames, the temporal gradient is gathered from the pairs by a product
-# with the (n_max, n_pairs) incidence matrix (a fast GEMM); beyond it, whose memory grows
-# as n_max^3, by index_add.
-INCIDENCE_MAX_FRAMES = 128
+        The temporal term depends on the directions only through the energies, so
+        flipping a direction's sign changes the objective only through this term.
 
+        Parameters
+        ----------
+        PT : Tensor of shape (n_videos, [n_candidates,] p, n_rows)
 
-def _pairs(n_max, dtype, device):
-    """Index pairs ``i < j`` of ``n_max`` frames, and their incidence matrix.
+        Returns
+        -------
+        bag : Tensor of shape (n_videos, [n_candidates])
+        """
+        pad_hinge = self._cache["pad_hinge_k" if PT.ndim == 4 else "pad_hinge"]
+        return self._bag(PT, pad_hinge, need_grad=False)[0]
 
-    Returns
-    -------
-    first, second : Tensor of shape (n_pairs,)
-        ``i`` and ``j`` of each pair.
-    incidence : Tensor of shape (n_max, n_pairs) or None
-        +1 at ``(i, pair)``, -1 at ``(j, pair)``; None beyond
-        :data:`INCIDENCE_MAX_FRAMES` frames.
-    """
-    first, second = torch.triu_indices(n_max, n_max, offset=1, device=device)
-    incidence = None
-    if n_max <= INCIDENCE_MAX_FRAMES:
-        incidence = torch.zeros((n_max, first.shape[0]), dtype=dtype, device=device)
-        cols = torch.arange(first.shape[0], device=device)
-        incidence[first, cols] = 1.0
-        incidence[second, cols] = -1.0
-    return first.contiguous(), second.contiguous(), incidence
-
-
-def _order_term(energy, order_sign, pad, eta, *, pairs=None, need_grad):
-    """``sum_{i<j} max(0, s (e_i - e_j) + eta)`` over the real frames of each video.
-
-    ``s = order_sign`` (+1 forward, -1 time-reversed: the reversed sequence's pairs are
-    the forward pairs with ``i`` and ``j`` swapped). The pairs are formed explicitly, so
-    the cost is ``O(n^2)`` per video; the batch is processed in chunks of at most
-    :data:`PAIR_CHUNK_ELEMENTS` pair entries to bound memory.
-
-    Parameters
-    ----------
-    energy : Tensor of shape (n_videos, [n_candidates,] n_max)
-        Energies, zero at padded frames.
-    order_sign : Tensor of shape (n_videos, [1])
-    pad : Tensor of shape (n_videos, [1,] n_max)
-        0 at real frames, huge increasing values at padded ones.
-    pairs : tuple, default=None
-        Precomputed :func:`_pairs` for ``n_max``.
-
-    Returns
-    -------
-    value : Tensor of shape (n_videos, [n_candidates])
-    d_energy : Tensor like ``energy`` or None
-        Derivative of ``value`` with respect to each energy.
-    """
-    n_max = energy.shape[-1]
-    if n_max < 2:
-        value = energy.new_zeros(energy.shape[:-1])
-        return value, (torch.zeros_like(energy) if need_grad else None)
-    first, second, incidence = pairs if pairs is not None else _pairs(
-        n_max, energy.dtype, energy.device
-    )
-    sign = order_sign[..., None]
-    es = torch.addcmul(pad, sign, energy)
-    # Pairs along the leading axis: gathering whole rows is a fast copy on every device.
-    flat = es.reshape(-1, n_max).T.contiguous()  # (n_max, n_videos * n_candidates)
-    n_cols = flat.shape[1]
-    chunk = max(1, PAIR_CHUNK_ELEMENTS // first.shape[0])
-    values, grads = [], []
-    for start in range(0, n_cols, chunk):
-        e = flat[:, start : start + chunk] if chunk < n_cols else flat
-        diff = e.index_select(0, first) - e.index_select(0, second)
-        if not need_grad:
-            # relu(x + eta) summed = sum(max(x, -eta)) + eta * n_pairs: one op fewer.
-            values.append(diff.clamp_min_(-eta).sum(dim=0) + eta * first.shape[0])
-            continue
-        diff += eta
-        # 1 where the pair's hinge is active, else 0; sign() is far faster than a
-        # comparison and a cast on the CPU.
-        on = torch.sign(diff).clamp_min_(0)
-        values.append(diff.clamp_min_(0).sum(dim=0))
-        # d/de_t: +s for each active pair (t, j), -s for each active pair (i, t).
-        if incidence is not None:
-            grads.append(incidence @ on)
+    def _bag(self, PT, pad_hinge, need_grad):
+        # Bag separation: a sample is on its correct side of the piecewise-linear
+        # boundary when one hyperplane puts it there: margin - max_k y u_k^T s, i.e.
+        # margin - max_k u_k^T x for a frame and margin + min_k u_k^T z for a negative.
+        frames, negatives = PT[..., : self.n_max], PT[..., self.n_max :]
+        best_k = None
+        if need_grad:
+            top, top_k = frames.max(dim=-2)
+            low, low_k = negatives.min(dim=-2)
+            best_k = torch.cat([top_k, low_k], dim=-1)
         else:
-            d_e = torch.zeros((n_max, on.shape[1]), dtype=e.dtype, device=e.device)
-            d_e.index_add_(0, first, on)
-            d_e.index_add_(0, second, on, alpha=-1)
-            grads.append(d_e)
-    value = (torch.cat(values) if len(values) > 1 else values[0]).reshape(energy.shape[:-1])
-    if not need_grad:
-        return value, None
-    d_es = torch.cat(grads, dim=1) if len(grads) > 1 else grads[0]
-    return value, sign * d_es.T.reshape(energy.shape)
+            top, low = frames.amax(dim=-2), negatives.amin(dim=-2)
+        hinge = self.margin - torch.cat([top, -low], dim=-1)
+        # Padded rows project to exactly 0 and add exactly relu(margin) each.
+        bag = hinge.clamp_min(0).sum(dim=-1) - pad_hinge
+        return bag, hinge, best_k
 
 
 def _check_reduction(reduction):
@@ -585,8 +539,10 @@ def dsp_objective(
 
     Notes
     -----
-    The temporal term forms all ``n_frames (n_frames - 1) / 2`` pairs of energies:
-    ``O(n_frames^2)`` time, with memory bounded by processing batches in chunks.
+    The temporal term is computed from two counts per frame (the active pairs in which
+    it is the earlier and the later frame), in ``O(n_frames log n_frames)`` time for
+    long videos; see :mod:`skdsp.pooling.temporal`. A pair exactly at the hinge is
+    inactive.
 
     Examples
     --------

@@ -19,6 +19,8 @@ from skdsp.utils.validation import check_videos
 __all__ = ["DSPResult", "resolve_dtype", "solve_dsp"]
 
 _SOLVERS = ("batched", "pymanopt")
+#: Iterations every start runs before each video keeps its best one.
+SCREEN_ITER = 5
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -59,10 +61,15 @@ def resolve_dtype(dtype):
 
 
 def _normalise_frames(batch):
-    """L2-normalise the frame rows of a batch in place (padding stays zero)."""
+    """L2-normalise the frame rows of a batch in place (padding stays zero).
+
+    Rows are first divided by their largest absolute value, so that the norm neither
+    overflows nor underflows whatever the scale of the frames.
+    """
     F = batch.S[:, : batch.n_max]
-    norms = torch.linalg.vector_norm(F, dim=-1, keepdim=True)
-    F /= norms.clamp_min(torch.finfo(F.dtype).tiny)
+    tiny = torch.finfo(F.dtype).tiny
+    F /= F.abs().amax(dim=-1, keepdim=True).clamp_min(tiny)
+    F /= torch.linalg.vector_norm(F, dim=-1, keepdim=True).clamp_min(tiny)
 
 
 def _batched_eigh(A, *, host=None):
@@ -94,11 +101,13 @@ def _batched_eigh(A, *, host=None):
 def _initial_subspaces(batch, p, seeds):
     """Top-``p`` left singular vectors of ``X^T`` for every video of a batch.
 
-    Computed from the eigendecomposition (in float64) of the small ``n x n`` Gram
-    matrix ``X X^T``. Each column's sign is chosen so that the frames project positively on
-    it (the sign matters to the hinge term). Directions the frames do not span (fewer
-    than ``p`` frames, or rank-deficient frames) are completed with random directions
-    orthogonal to the frames' span, drawn from the video's own seed.
+    Computed (in float64) from the eigendecomposition of the ``d x d`` scatter matrix
+    ``X^T X`` when the videos have more frames than features, else of the ``n x n``
+    Gram matrix ``X X^T``, so that no matrix is larger than the smaller of the two.
+    Each column's sign is chosen so that the frames project positively on it (see
+    :func:`_starting_points` for the signs the solver starts from). Directions the frames
+    do not span (fewer than ``p`` frames, or rank-deficient frames) are completed with
+    random directions orthogonal to the frames' span, drawn from the video's own seed.
 
     Returns
     -------
@@ -108,14 +117,20 @@ def _initial_subspaces(batch, p, seeds):
     F = batch.S[:, : batch.n_max]
     B, n_max, d = F.shape
     dt = F.dtype
-    evals, evecs = _batched_eigh((F @ F.transpose(-1, -2)).to(torch.float64))
-    k = min(p, n_max)
-    top = torch.flip(evals[:, -k:], dims=[-1]).clamp_min(0)  # descending
-    A = torch.flip(evecs[:, :, -k:], dims=[-1])
+    if n_max > d:
+        evals, evecs = _batched_eigh((F.transpose(-1, -2) @ F).to(torch.float64))
+        top = torch.flip(evals[:, -p:], dims=[-1]).clamp_min(0)  # descending
+        V = torch.flip(evecs[:, :, -p:], dims=[-1]).to(dt)
+        k = p
+    else:
+        evals, evecs = _batched_eigh((F @ F.transpose(-1, -2)).to(torch.float64))
+        k = min(p, n_max)
+        top = torch.flip(evals[:, -k:], dims=[-1]).clamp_min(0)
+        A = torch.flip(evecs[:, :, -k:], dims=[-1])
+        scale = 1.0 / torch.sqrt(top).clamp_min(1e-150)
+        V = F.transpose(-1, -2) @ (A * scale[:, None, :]).to(dt)
     # Directions below the rounding level of the Gram matrix count as not spanned.
     valid = top > top[:, :1] * max(1e-10, 100 * torch.finfo(dt).eps)
-    scale = 1.0 / torch.sqrt(top).clamp_min(1e-150)
-    V = F.transpose(-1, -2) @ (A * scale[:, None, :]).to(dt)
     V = torch.where(valid[:, None, :], V, torch.zeros_like(V))
     if k < p:
         V = torch.cat([V, V.new_zeros(B, d, p - k)], dim=-1)
@@ -138,6 +153,57 @@ def _initial_subspaces(batch, p, seeds):
     return U, to_numpy(deficient)
 
 
+# Up to this many directions every sign pattern is compared; beyond, one column at a time.
+_ALL_SIGNS_MAX_COMPONENTS = 6
+
+
+def _sign_patterns(p, dtype, device):
+    """All ``2^p`` patterns of column signs, the all-positive one first."""
+    bits = (torch.arange(2**p, device=device)[:, None] >> torch.arange(p, device=device)) & 1
+    return (1 - 2 * bits).to(dtype)
+
+
+def _n_starts(n_init, p):
+    """Starting points per video: at most the sign patterns :func:`_starting_points` has."""
+    return min(n_init, 2**p if p <= _ALL_SIGNS_MAX_COMPONENTS else p + 1)
+
+
+def _starting_points(batch, U0, n_init):
+    """Up to ``n_init`` starting points per video: ``U0`` with its best column signs.
+
+    The temporal term depends on the directions only through the energies, so the
+    sign patterns are compared by the bag term alone: all ``2^p`` of them in one
+    batched evaluation for ``p <= 6``; beyond, the pattern found by flipping one
+    column at a time, and its single-column flips. A PCA start whose every direction
+    has the frames on its positive side can trap the solver: the negatives sit next to
+    the frames and then project positively too.
+
+    Returns
+    -------
+    starts : Tensor of shape (n_videos, k, d, p)
+        ``k = min(n_init, number of patterns)`` starts per video, best first (ties keep
+        the all-positive pattern first).
+    """
+    B, d, p = U0.shape
+    P = batch.project(U0.transpose(-1, -2))  # (B, p, N)
+    if p <= _ALL_SIGNS_MAX_COMPONENTS:
+        patterns = _sign_patterns(p, U0.dtype, U0.device)[None]  # (1, 2^p, p)
+    else:
+        best = U0.new_ones(B, p)
+        rows = torch.arange(B, device=U0.device)
+        for k in range(p):
+            trial = best[:, None, :].repeat(1, 2, 1)  # (B, 2, p): as is, column k flipped
+            trial[:, 1, k] = -1.0 * trial[:, 1, k]
+            bag = batch.bag_term(trial[..., None] * P[:, None])
+            best = trial[rows, bag.argmin(dim=-1)]
+        flips = 1.0 - 2.0 * torch.eye(p, dtype=U0.dtype, device=U0.device)
+        patterns = torch.cat([best[:, None], best[:, None] * flips], dim=1)  # (B, p+1, p)
+    bag = batch.bag_term(patterns[..., None] * P[:, None])  # (B, K)
+    order = torch.sort(bag, dim=-1, stable=True).indices[:, :n_init]
+    signs = torch.gather(patterns.expand(B, -1, -1), 1, order[..., None].expand(-1, -1, p))
+    return U0[:, None] * signs[:, :, None, :]
+
+
 def _check_int(value, name, low):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
@@ -155,6 +221,7 @@ def solve_dsp(
     reduction="sum",
     max_iter=100,
     tol=1e-6,
+    n_init=8,
     solver="batched",
     device="cpu",
     dtype="float32",
@@ -169,12 +236,17 @@ def solve_dsp(
     manifold ``St(n_features, n_components)``. The frames are L2-normalised first (as
     in the published method); the negatives are used as given.
 
-    The starting point is the top ``n_components`` left singular vectors of ``X^T``
-    (uncentred PCA of the normalised frames), each with the sign that makes the frames
-    project positively on it. When a video's frames span fewer than ``n_components``
-    directions (in particular when it has fewer frames than that), the basis is
-    completed with random directions orthogonal to the frames, drawn from
-    ``random_state`` and the video's index, and a :class:`UserWarning` names those
+    The starting subspace is spanned by the top ``n_components`` left singular vectors
+    of ``X^T`` (uncentred PCA of the normalised frames), computed from whichever of
+    ``X^T X`` and ``X X^T`` is smaller. The signs of its directions matter to the bag
+    term, and the solver can end in a poor local minimum when every direction starts
+    with the frames (and hence the nearby negatives) on its positive side: the
+    ``n_init`` sign patterns of lowest objective are each run for a few
+    (:data:`SCREEN_ITER`) iterations, and each video continues from the best of them
+    for the rest of ``max_iter``. When a video's frames span fewer than
+    ``n_components`` directions (in particular when it has fewer frames than that),
+    the basis is completed with random directions orthogonal to the frames, drawn
+    from ``random_state`` and the video's index, and a :class:`UserWarning` names those
     videos.
 
     Parameters
@@ -191,6 +263,14 @@ def solve_dsp(
         Conjugate gradient iterations per video.
     tol : float, default=1e-6
         Stop a video when its Riemannian gradient norm falls below ``tol``.
+    n_init : int, default=8
+        Starting points compared per video: the PCA subspace with its ``n_init`` best
+        sign patterns (there are ``2^n_components``, so at most 8 distinct starts for
+        the default 3 components; beyond 6 components, the pattern found one column at
+        a time and its single flips). 1 starts from the best pattern only. Each start
+        costs :data:`SCREEN_ITER` iterations; measured on the benchmark problems the
+        default lowers the final objective by about a quarter against one start (see
+        the user guide's solver page).
     solver : {"batched", "pymanopt"}, default="batched"
         ``"batched"``: skdsp's Riemannian conjugate gradient on many videos at once
         (:func:`skdsp.optim.batched_rcg`). ``"pymanopt"``: pymanopt's
@@ -200,10 +280,14 @@ def solve_dsp(
         ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"``.
     dtype : {"float32", "float64"} or torch.dtype, default="float32"
     batch_size : int, default=1024
-        Videos solved together. Bounds memory: about ``batch_size * N * (n_features +
-        2 N)`` numbers, with ``N`` the largest ``n_frames + n_negatives`` of a batch
-        (the padded data, their Gram matrix and the solver's metric), plus ``O(N^2)``
-        per video for the temporal pairs, processed in bounded chunks.
+        Problems (a video from one of its starts) solved together, so
+        ``batch_size // n_init`` videos at a time. Bounds memory: about ``batch_size *
+        N * (n_features + 2 min(N, n_features))`` numbers, with ``N`` the largest
+        ``n_frames + n_negatives`` of a batch (the padded data and, when ``N <
+        n_features``, their Gram matrix and the solver's metric). No step holds a
+        matrix of ``n_frames x n_frames`` beyond the smaller of ``n_frames`` and
+        ``n_features``, except the temporal term's dense path for videos of at most
+        :data:`~skdsp.pooling.temporal.DENSE_MAX_FRAMES` frames.
     random_state : int, RandomState instance or None, default=None
         Seeds the completion of deficient starting points.
     reverse : bool or array-like of bool of shape (n_videos,), default=False
@@ -247,6 +331,7 @@ def solve_dsp(
             f"{d} orthonormal directions."
         )
     max_iter = _check_int(max_iter, "max_iter", 0)
+    n_init = _check_int(n_init, "n_init", 1)
     batch_size = _check_int(batch_size, "batch_size", 1)
     _check_reduction(reduction)
     if solver not in _SOLVERS:
@@ -274,6 +359,7 @@ def solve_dsp(
         reduction=reduction,
         max_iter=max_iter,
         tol=tol,
+        n_init=n_init,
         solver=solver,
         device=dev,
         dtype=dt,
@@ -314,6 +400,7 @@ def solve_validated(
     device,
     dtype,
     batch_size,
+    n_init=1,
     verbose=0,
 ):
     """:func:`solve_dsp` on validated input, with one seed per video and no warning.
@@ -333,7 +420,9 @@ def solve_validated(
     # Similar sizes share a batch, so that little padding is solved.
     sizes = np.array([len(v) + len(z) for v, z in zip(videos, negatives)])
     order = np.argsort(-sizes, kind="stable")
-    chunks = [order[i : i + batch_size] for i in range(0, n_videos, batch_size)]
+    # Every start of a video is a problem of its own while starts are compared.
+    per_chunk = max(1, batch_size // _n_starts(n_init, n_components))
+    chunks = [order[i : i + per_chunk] for i in range(0, n_videos, per_chunk)]
 
     subspaces = np.zeros((n_videos, d, p), dtype=torch.empty((), dtype=dtype).numpy().dtype)
     objective = np.zeros(n_videos)
@@ -358,15 +447,11 @@ def solve_validated(
             **common,
         )
         _normalise_frames(batch)
-        U0, defic = _initial_subspaces(batch, p, np.asarray(seeds)[idx])
+        U, f, gn, it, why, defic = _solve_batch(
+            batch, np.asarray(seeds)[idx], n_components=p, n_init=n_init,
+            max_iter=max_iter, tol=tol, solver=solver,
+        )
         deficient[idx] = defic
-        if solver == "batched":
-            res = batched_rcg(batch, U0, max_iter=max_iter, tol=tol)
-            U, gn = res.point, to_numpy(res.grad_norm)
-            it, why = res.n_iter, res.stopping_reason
-        else:
-            U, gn, it, why = _solve_pymanopt(batch, U0, max_iter=max_iter, tol=tol)
-        f = batch.cost(batch.project(U.transpose(-1, -2)))
         subspaces[idx] = to_numpy(U)
         objective[idx] = to_numpy(f)
         grad_norm[idx] = gn
@@ -381,6 +466,48 @@ def solve_validated(
         grad_norm=grad_norm,
     )
     return result, deficient
+
+
+def _solve_batch(batch, seeds, *, n_components, n_init, max_iter, tol, solver):
+    """Solve one batch from ``n_init`` starts per video; keep each video's best.
+
+    Returns
+    -------
+    U : Tensor of shape (n_videos, d, p)
+    objective : Tensor of shape (n_videos,)
+    grad_norm, n_iter : ndarray of shape (n_videos,)
+    stopping_reason : list of str
+    deficient : ndarray of shape (n_videos,), bool
+    """
+    U0, deficient = _initial_subspaces(batch, n_components, seeds)
+    B, d, p = U0.shape
+    starts = _starting_points(batch, U0, n_init)
+    n_init = starts.shape[1]
+    starts = starts.reshape(B * n_init, d, p)
+    work = batch
+    if n_init > 1:  # all starts of all videos in one batch: the videos' rows repeat
+        work = batch.take(torch.arange(B, device=U0.device).repeat_interleave(n_init))
+    screen = max_iter if n_init == 1 else min(SCREEN_ITER, max_iter)
+    U, gn, it, why = _run_solver(work, starts, solver=solver, max_iter=screen, tol=tol)
+    f = work.cost(work.project(U.transpose(-1, -2)))
+    if n_init > 1:
+        best = f.reshape(B, n_init).argmin(dim=-1)
+        pick = torch.arange(B, device=f.device) * n_init + best
+        U, f = U[pick], f[pick]
+        pick = to_numpy(pick)
+        gn, it, why = gn[pick], it[pick], [why[i] for i in pick]
+        if max_iter > screen:
+            U, gn, it2, why = _run_solver(batch, U, solver=solver, max_iter=max_iter - screen, tol=tol)
+            it = it + it2
+            f = batch.cost(batch.project(U.transpose(-1, -2)))
+    return U, f, gn, it, why, deficient
+
+
+def _run_solver(batch, U0, *, solver, max_iter, tol):
+    if solver == "batched":
+        res = batched_rcg(batch, U0, max_iter=max_iter, tol=tol)
+        return res.point, to_numpy(res.grad_norm), res.n_iter, res.stopping_reason
+    return _solve_pymanopt(batch, U0, max_iter=max_iter, tol=tol)
 
 
 def _solve_pymanopt(batch, U0, *, max_iter, tol):
