@@ -90,7 +90,7 @@ def test_dilations_are_exponential_up_to_the_span():
 
 
 def test_plan_channels_and_padding():
-    plan = rc.make_plan(12, 100, 2000, random_state=np.random.default_rng(0))
+    plan = rc.make_plan(12, 100, 2000, padding="alternate", random_state=np.random.default_rng(0))
     counts = plan.channels.sum(axis=2)
     assert counts.min() >= 1 and counts.max() <= 9
     assert len(np.unique(counts)) > 3  # subsets of several sizes

@@ -15,7 +15,8 @@ enough for a linear classifier:
 - biases: quantiles, at a low-discrepancy sequence of levels, of the response of
   each (dilation, kernel) pair on one randomly chosen training sequence;
 - half of the (dilation, kernel) pairs see the sequence padded with zeros at both
-  ends, the other half only where the kernel fits inside it (alternating).
+  ends, the other half only where the kernel fits inside it (alternating; here an
+  option beside padding every pair).
 
 MiniRocket pools each feature ``C - b`` over time by the proportion of positive
 values. Here the pooling is left to the next step: every time step gives a *frame*
@@ -157,7 +158,7 @@ class ConvolutionPlan:
         return out
 
 
-def make_plan(n_channels, length, n_features, *, max_dilation=None, padding="alternate",
+def make_plan(n_channels, length, n_features, *, max_dilation=None, padding="zeros",
               random_state):
     """Draw the kernels' dilations, channel subsets and padding (biases come later).
 
@@ -170,9 +171,9 @@ def make_plan(n_channels, length, n_features, *, max_dilation=None, padding="alt
     n_features : int
         Wanted number of features; rounded down to a multiple of 84 (at least 84).
     max_dilation : int, default=None
-    padding : {"alternate", "zeros", "none"}, default="alternate"
-        Which (dilation, kernel) pairs see zero padding: alternately (as in the
-        paper), all, or none.
+    padding : {"zeros", "alternate", "none"}, default="zeros"
+        Which (dilation, kernel) pairs see zero padding: all, alternately (as in
+        the paper), or none.
     random_state : numpy.random.Generator
         Draws the channel subsets.
 
