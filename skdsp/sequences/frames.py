@@ -254,8 +254,9 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        frames : list of ndarray of shape (n_frames_i, n_features_out_)
-            ``n_frames_i = ceil(n_steps_i / step)``; views into one array.
+        frames : list of ndarray of shape (n_frames_i, n_features_out)
+            ``n_frames_i = ceil(n_steps_i / step_)``, ``n_features_out =
+            n_features_out_``; views into one array.
         """
         check_is_fitted(self, "plan_")
         sequences = self._check(X, self.n_features_in_)
