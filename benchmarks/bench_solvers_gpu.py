@@ -85,7 +85,7 @@ def main(argv=None):
                         help="frames (and negatives) per video, comma-separated")
     parser.add_argument("--components", type=int, default=3)
     parser.add_argument("--max-iter", type=int, default=100)
-    parser.add_argument("--n-init", type=int, default=8)
+    parser.add_argument("--n-init", type=int, default=2)
     parser.add_argument("--batches", default="1024,4096,16384",
                         help="problems solved together (solve_dsp's batch_size): "
                         "videos times their n_init starts")

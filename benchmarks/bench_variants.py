@@ -62,6 +62,9 @@ VARIANTS = {
         {"attack": "shift"}, {"include_mean": True}, {"mean_weight": "auto"}),
     "random negatives + mean kernel (auto)": (
         False, {"include_mean": True}, {"mean_weight": "auto"}),
+    "published, one start (n_init=1)": ({"attack": "uap"}, {"n_init": 1}, {}),
+    "UAP + mean kernel (auto), n_init=1": (
+        {"attack": "uap"}, {"include_mean": True, "n_init": 1}, {"mean_weight": "auto"}),
     "scaled frames, published": ({"attack": "uap"}, {}, {}, {"scale_frames": True}),
     "scaled frames, FGSM": ({"attack": "fgsm"}, {}, {}, {"scale_frames": True}),
     "scaled frames, FGSM + mean (a=0.5)": (

@@ -103,6 +103,18 @@ def test_more_starts_reach_lower_objectives():
             float(dsp_objective(eight.subspaces[i], normalised(videos[i]), negatives[i])),
             rel=1e-10,
         )
+    # The second start is the first with its dominant direction reversed.
+    from skdsp.pooling.objective import make_batch
+    from skdsp.pooling.solve import _initial_subspaces, _normalise_frames, _starting_points
+
+    batch = make_batch(videos, negatives, dtype=torch.float64)
+    _normalise_frames(batch)
+    U0, _ = _initial_subspaces(batch, 3, np.arange(6))
+    starts = _starting_points(batch, U0, 8)
+    assert starts.shape == (6, 8, 32, 3)
+    signs = torch.sign((starts * U0[:, None]).sum(dim=-2))  # (6, 8, 3)
+    assert bool((signs[:, 1, 0] == -signs[:, 0, 0]).all())
+    assert len({tuple(s) for s in signs[0].tolist()}) == 8  # every pattern once
     # There are 2^p = 8 sign patterns to start from: more starts change nothing, and
     # nothing random is involved.
     more = solve_dsp(videos, negatives, n_init=10, **{**kw, "random_state": 1})

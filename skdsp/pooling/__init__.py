@@ -10,6 +10,7 @@ __getattr__, __dir__, __all__ = attach(
     __name__,
     {
         "dsp_objective": ".objective",
+        "order_term": ".temporal",
         "solve_dsp": ".solve",
         "DSPResult": ".solve",
         "DiscriminativeSubspacePooling": ".dsp",

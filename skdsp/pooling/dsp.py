@@ -71,11 +71,11 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         page has the measurements). The published method is ``include_mean=False``.
     max_iter : int, default=100
         Riemannian conjugate gradient iterations per video.
-    n_init : int, default=8
-        Starting points per video and direction: the PCA subspace with its ``n_init``
-        best sign patterns of the directions (at most ``2^n_components``); each runs a
-        few iterations and every video continues from its best one. 1 starts from the
-        best pattern alone. See :func:`~skdsp.pooling.solve_dsp`.
+    n_init : int, default=2
+        Starting points per video and direction, each a sign pattern of the PCA
+        subspace's directions: the one of lowest bag term, then the same with the
+        dominant direction reversed, and so on; each runs a few iterations and every
+        video continues from its best one. See :func:`~skdsp.pooling.solve_dsp`.
     solver : {"batched", "pymanopt"}, default="batched"
         See :func:`~skdsp.pooling.solve_dsp`.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
@@ -164,7 +164,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         negatives="random",
         include_mean=True,
         max_iter=100,
-        n_init=8,
+        n_init=2,
         solver="batched",
         device="auto",
         dtype="float32",

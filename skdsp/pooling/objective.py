@@ -541,7 +541,7 @@ def dsp_objective(
     -----
     The temporal term is computed from two counts per frame (the active pairs in which
     it is the earlier and the later frame), in ``O(n_frames log n_frames)`` time for
-    long videos; see :mod:`skdsp.pooling.temporal`. A pair exactly at the hinge is
+    long videos; see :func:`~skdsp.pooling.order_term`. A pair exactly at the hinge is
     inactive.
 
     Examples

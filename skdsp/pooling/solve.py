@@ -20,7 +20,7 @@ __all__ = ["DSPResult", "resolve_dtype", "solve_dsp"]
 
 _SOLVERS = ("batched", "pymanopt")
 #: Iterations every start runs before each video keeps its best one.
-SCREEN_ITER = 5
+SCREEN_ITER = 10
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -169,20 +169,23 @@ def _n_starts(n_init, p):
 
 
 def _starting_points(batch, U0, n_init):
-    """Up to ``n_init`` starting points per video: ``U0`` with its best column signs.
+    """Up to ``n_init`` starting points per video: ``U0`` with chosen column signs.
 
-    The temporal term depends on the directions only through the energies, so the
-    sign patterns are compared by the bag term alone: all ``2^p`` of them in one
-    batched evaluation for ``p <= 6``; beyond, the pattern found by flipping one
-    column at a time, and its single-column flips. A PCA start whose every direction
-    has the frames on its positive side can trap the solver: the negatives sit next to
-    the frames and then project positively too.
+    The signs of the directions matter to the bag term, and which ones end lowest is
+    hard to tell at the start. The frames and their negatives lie close together, so
+    the dominant (first) direction can serve either bag: the frames on its positive
+    side, leaving the other directions to push the negatives down, or the negatives
+    on its negative side, leaving the others to the frames. Both start with about the
+    same bag term and end in different local minima. So the starts are, in order: the
+    sign pattern of lowest bag term (the temporal term does not depend on signs), the
+    best pattern with the first direction the other way round, then the other
+    patterns by bag term. Patterns are all ``2^p`` for ``p <= 6``; beyond, the one
+    found by flipping one column at a time, and its single-column flips.
 
     Returns
     -------
     starts : Tensor of shape (n_videos, k, d, p)
-        ``k = min(n_init, number of patterns)`` starts per video, best first (ties keep
-        the all-positive pattern first).
+        ``k = min(n_init, number of patterns)`` starts per video.
     """
     B, d, p = U0.shape
     P = batch.project(U0.transpose(-1, -2))  # (B, p, N)
@@ -198,9 +201,18 @@ def _starting_points(batch, U0, n_init):
             best = trial[rows, bag.argmin(dim=-1)]
         flips = 1.0 - 2.0 * torch.eye(p, dtype=U0.dtype, device=U0.device)
         patterns = torch.cat([best[:, None], best[:, None] * flips], dim=1)  # (B, p+1, p)
+    patterns = patterns.expand(B, -1, -1)
     bag = batch.bag_term(patterns[..., None] * P[:, None])  # (B, K)
-    order = torch.sort(bag, dim=-1, stable=True).indices[:, :n_init]
-    signs = torch.gather(patterns.expand(B, -1, -1), 1, order[..., None].expand(-1, -1, p))
+    # Ties keep the all-positive (or greedy) pattern first.
+    order = torch.sort(bag, dim=-1, stable=True).indices
+    ranked = torch.gather(patterns, 1, order[..., None].expand(-1, -1, p))
+    # Move the best pattern whose first sign differs from the best one's to second.
+    other = ranked[:, :, 0] != ranked[:, :1, 0]
+    rank = torch.arange(ranked.shape[1], device=U0.device).expand_as(other)
+    second = torch.where(other, rank, ranked.shape[1]).argmin(dim=-1, keepdim=True)
+    key = torch.where(rank == second, 0.5, rank.to(U0.dtype))
+    order = torch.sort(key, dim=-1, stable=True).indices[:, :n_init]
+    signs = torch.gather(ranked, 1, order[..., None].expand(-1, -1, p))
     return U0[:, None] * signs[:, :, None, :]
 
 
@@ -221,7 +233,7 @@ def solve_dsp(
     reduction="sum",
     max_iter=100,
     tol=1e-6,
-    n_init=8,
+    n_init=2,
     solver="batched",
     device="cpu",
     dtype="float32",
@@ -239,15 +251,16 @@ def solve_dsp(
     The starting subspace is spanned by the top ``n_components`` left singular vectors
     of ``X^T`` (uncentred PCA of the normalised frames), computed from whichever of
     ``X^T X`` and ``X X^T`` is smaller. The signs of its directions matter to the bag
-    term, and the solver can end in a poor local minimum when every direction starts
-    with the frames (and hence the nearby negatives) on its positive side: the
-    ``n_init`` sign patterns of lowest objective are each run for a few
-    (:data:`SCREEN_ITER`) iterations, and each video continues from the best of them
-    for the rest of ``max_iter``. When a video's frames span fewer than
-    ``n_components`` directions (in particular when it has fewer frames than that),
-    the basis is completed with random directions orthogonal to the frames, drawn
-    from ``random_state`` and the video's index, and a :class:`UserWarning` names those
-    videos.
+    term: the frames and their negatives lie close together, so the dominant
+    direction can hold the frames on its positive side or the negatives on its
+    negative side, and the two end in different local minima. ``n_init`` sign
+    patterns (the one of lowest bag term, then the same with the dominant direction
+    reversed, then the others by bag term) each run 10 iterations, and every video
+    continues from its best one for the rest of ``max_iter``. When a video's frames
+    span fewer than ``n_components`` directions (in particular when it has fewer
+    frames than that), the basis is completed with random directions orthogonal to
+    the frames, drawn from ``random_state`` and the video's index, and a
+    :class:`UserWarning` names those videos.
 
     Parameters
     ----------
@@ -263,14 +276,14 @@ def solve_dsp(
         Conjugate gradient iterations per video.
     tol : float, default=1e-6
         Stop a video when its Riemannian gradient norm falls below ``tol``.
-    n_init : int, default=8
-        Starting points compared per video: the PCA subspace with its ``n_init`` best
-        sign patterns (there are ``2^n_components``, so at most 8 distinct starts for
-        the default 3 components; beyond 6 components, the pattern found one column at
-        a time and its single flips). 1 starts from the best pattern only. Each start
-        costs :data:`SCREEN_ITER` iterations; measured on the benchmark problems the
-        default lowers the final objective by about a quarter against one start (see
-        the user guide's solver page).
+    n_init : int, default=2
+        Starting points compared per video (at most ``2^n_components``, the number of
+        sign patterns; beyond 6 components, the pattern found one column at a time
+        and its single flips). 1 starts from the pattern of lowest bag term alone.
+        Each further start costs 10 iterations. On 64 videos of 48 frames (see
+        ``benchmarks/bench_solvers.py``), 2 starts lowered the mean objective from
+        11.9 to 8.7-9.0 for 7% more time, 8 starts to 8.7 for 80% more; on videos of
+        512 frames, 2 starts changed it by -0.6% to +1.5% and 8 by -3% to -4.5%.
     solver : {"batched", "pymanopt"}, default="batched"
         ``"batched"``: skdsp's Riemannian conjugate gradient on many videos at once
         (:func:`skdsp.optim.batched_rcg`). ``"pymanopt"``: pymanopt's
@@ -287,7 +300,7 @@ def solve_dsp(
         n_features``, their Gram matrix and the solver's metric). No step holds a
         matrix of ``n_frames x n_frames`` beyond the smaller of ``n_frames`` and
         ``n_features``, except the temporal term's dense path for videos of at most
-        :data:`~skdsp.pooling.temporal.DENSE_MAX_FRAMES` frames.
+        96 frames (see :func:`~skdsp.pooling.order_term`).
     random_state : int, RandomState instance or None, default=None
         Seeds the completion of deficient starting points.
     reverse : bool or array-like of bool of shape (n_videos,), default=False

@@ -94,7 +94,7 @@ def order_counts(x, t, *, method="auto"):
     t : Tensor of shape (n_rows, n)
         Thresholds (from :func:`thresholds`), ``+inf`` at padded frames; same dtype.
     method : {"auto", "dense", "sort"}, default="auto"
-        ``"auto"`` takes ``"dense"`` up to :data:`DENSE_MAX_FRAMES` frames.
+        ``"auto"`` takes ``"dense"`` up to ``DENSE_MAX_FRAMES`` (96) frames.
 
     Returns
     -------
@@ -115,21 +115,24 @@ def order_counts(x, t, *, method="auto"):
 
 
 @functools.lru_cache(maxsize=32)
-def _upper(n, dtype, device):
-    """Strict upper triangle of ones, ``(n, n)`` (cached: built once per size)."""
-    return torch.ones((n, n), dtype=dtype, device=device).triu_(1)
+def _upper_floor(n, dtype, device):
+    """``(n, n)``: 0 above the diagonal, ``+inf`` on and below it (cached per size).
+
+    ``(x_i - t_j) > floor`` is then the active-pair indicator of the pairs ``i < j``.
+    """
+    upper = torch.ones((n, n), dtype=torch.bool, device=device).triu_(1)
+    return torch.zeros((n, n), dtype=dtype, device=device).masked_fill_(~upper, math.inf)
 
 
 def _counts_dense(x, t):
     n_rows, n = x.shape
-    upper = _upper(n, x.dtype, x.device)
+    floor = _upper_floor(n, x.dtype, x.device)
     chunk = max(1, _DENSE_CHUNK_ELEMENTS // max(n * n, 1))
     lefts, rights = [], []
     for start in range(0, n_rows, chunk):
-        # sign(x_i - t_j) > 0 exactly when x_i > t_j (the IEEE difference of distinct
-        # floats is never 0); four float passes beat boolean masks and their sums.
-        diff = x[start : start + chunk, :, None] - t[start : start + chunk, None, :]
-        active = diff.sign_().clamp_min_(0).mul_(upper)
+        # x_i - t_j > 0 exactly when x_i > t_j (the IEEE difference of distinct floats
+        # is never 0); comparing in place gives the 0/1 indicator in one pass.
+        active = (x[start : start + chunk, :, None] - t[start : start + chunk, None, :]).gt_(floor)
         lefts.append(active.sum(dim=-1))
         rights.append(active.sum(dim=-2))
     if len(lefts) == 1:
