@@ -61,9 +61,10 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
     of one pair minus a bias, a quantile of that pair's response on a random training
     sequence; in MiniRocket half of the pairs see zeros beyond the ends of a
     sequence and half only the sequence itself (``padding="alternate"``), here by
-    default all of them are padded. MiniRocket then pools every feature over time by the proportion
-    of positive values (PPV); here the frames are kept, and
-    :class:`~skdsp.PPVPooling` on them is exactly MiniRocket's transform.
+    default all of them are padded. MiniRocket then pools every feature over time by
+    the proportion of positive values (PPV); here the frames are kept, and
+    :class:`~skdsp.PPVPooling` of them computes MiniRocket's features over the kept
+    time steps.
 
     Parameters
     ----------
@@ -95,7 +96,7 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
         guide's sequences page).
     batch_size : int, default=4096
         Frames computed together; the working memory beyond the output is about
-        ``batch_size * 9 * n_channels`` numbers per dilation.
+        ``batch_size * (n_features_out_ + 9 * n_channels)`` numbers.
     device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
         Where the convolutions run; the frames are returned in host memory.
     dtype : {"float32", "float64"}, default="float32"
@@ -124,8 +125,8 @@ class RandomConvolutionFrames(TransformerMixin, BaseEstimator):
     Memory: the frames of a collection take ``n_frames_total * n_features_out_``
     numbers, 4 bytes each in float32 (1,000 sequences of 1,000 steps at 10,000
     features are 40 GB). The knobs are ``n_features`` and ``step``, both linear;
-    the defaults keep the training frames near 512 MB. Time is linear in the same
-    quantities. Nothing is padded: the frames of a call are one array, handed back
+    the defaults keep the training frames under about 512 MB. Time is linear in the
+    same quantities. Nothing is padded: the frames of a call are one array, handed back
     as one view per sequence.
 
     A sequence gives the same frames whatever else is in the call (on one device):

@@ -316,7 +316,8 @@ def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
         ).to(device)
         n_rows = int(starts[stop] - starts[pos])
         if work is None or work.shape[0] < n_rows:
-            work = torch.empty((max(n_rows, batch_size), n_features), dtype=dtype, device=device)
+            shape = (max(n_rows, batch_size), n_features)
+            work = torch.empty(shape, dtype=dtype, device=device)
         target = work[:n_rows]
         n_frames = int(counts[idx[0]])
         for i, dil in enumerate(plan.dilations):
