@@ -68,9 +68,10 @@ exclude_patterns = [
     "_build",
     "Thumbs.db",
     ".DS_Store",
-    # Included from results.rst; never a page of its own.
+    # Included from results.rst and robustness.rst; never pages of their own.
     "user_guide/results_table.rst",
     "user_guide/variants_table.rst",
+    "user_guide/robustness_table.rst",
     "auto_examples/*.ipynb",
     "auto_examples/**/*.ipynb",
     # Left by older builds; see "write_computation_times" below.
@@ -225,6 +226,7 @@ _PUBLIC_MAPS = (
     "skdsp.optim",
     "skdsp.kernels",
     "skdsp.descriptor",
+    "skdsp.evaluation",
     "skdsp.presets",
     "skdsp.preprocessing",
     "skdsp.utils",

@@ -39,6 +39,7 @@ __getattr__, __dir__, __all__ = attach(
         "adversarial",
         "datasets",
         "descriptor",
+        "evaluation",
         "fusion",
         "kernels",
         "manifolds",

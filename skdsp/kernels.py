@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skdsp.descriptor import unpack_descriptors
+from skdsp.utils.numerics import stable_mean, stable_std
 from skdsp.utils.validation import check_labels
 
 __all__ = [
@@ -39,12 +40,17 @@ MEAN_WEIGHT_GRID = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 
 # Pairs of bases are compared in row blocks of at most this many entries of U^T V.
 _BLOCK_VALUES = 2**24
+# Largest |U^T U - I| accepted from a descriptor row: float32 solves reach about 1e-6.
+_ORTHONORMALITY_TOL = 1e-3
 
 
 def _as_tensor(a):
     if isinstance(a, torch.Tensor):
         return a, False
-    return torch.as_tensor(np.asarray(a)), True
+    a = np.asarray(a)
+    if any(step < 0 for step in a.strides):  # a reversed view: torch cannot wrap it
+        a = a.copy()
+    return torch.as_tensor(a), True
 
 
 def _float_dtype(A, B):
@@ -108,6 +114,22 @@ def _side_by_side(subspaces):
     store = np.empty((n_dir, d, n, p), dtype=np.float64)
     store[...] = subspaces.transpose(1, 2, 0, 3)
     return store.transpose(2, 0, 1, 3)
+
+
+def _check_orthonormal(subspaces):
+    """Refuse descriptor rows whose bases are not orthonormal (the kernels assume it)."""
+    U = np.asarray(subspaces, dtype=np.float64)
+    p = U.shape[-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        error = np.abs(np.swapaxes(U, -1, -2) @ U - np.eye(p)).max(axis=(-1, -2))
+    bad = np.argwhere(~(error <= _ORTHONORMALITY_TOL))  # NaN from inf * 0 counts too
+    if bad.size:
+        row, direction = bad[0]
+        raise ValueError(
+            f"X[{row}] holds a basis (direction {direction}) that is not orthonormal "
+            f"(max |U^T U - I| = {error[row, direction]:.3g}); the rows must come "
+            "unchanged from DiscriminativeSubspacePooling.transform."
+        )
 
 
 def _finish(K, numpy_out):
@@ -400,6 +422,7 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
     def _unpack(self, X, *, reset):
         X = check_array(X, dtype=(np.float64, np.float32))
         desc = unpack_descriptors(X)
+        _check_orthonormal(desc.subspaces)
         if not reset:
             fitted = self.subspaces_.shape[1:]
             if desc.subspaces.shape[1:] != fitted:
@@ -449,8 +472,8 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
         self.mean_weight_ = 0.0 if self.mean_weight == "auto" else float(self.mean_weight)
         if self.mean_weight != 0 and desc.mean is not None:
             means = np.array(desc.mean, dtype=np.float64)
-            self.mean_center_ = means.mean(axis=0)
-            std = means.std(axis=0)
+            self.mean_center_ = stable_mean(means)
+            std = stable_std(means)
             self.mean_scale_ = np.where(std > 1e-12, std, 1.0)
             self.means_ = (means - self.mean_center_) / self.mean_scale_
             self.mean_gamma_ = (

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from skdsp.utils.numerics import l2_normalize, stable_mean, stable_std
 from skdsp.utils.validation import check_videos
 
 __all__ = ["FrameScaler", "FrameNormalizer"]
@@ -30,7 +31,19 @@ class _FrameTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         videos = check_videos(X, n_features=self.n_features_in_)
-        return [self._frames(v).astype(v.dtype, copy=False) for v in videos]
+        out = []
+        for i, video in enumerate(videos):
+            with np.errstate(over="ignore"):
+                frames = self._frames(video).astype(video.dtype, copy=False)
+            bad = ~np.isfinite(frames)
+            if bad.any():
+                raise ValueError(
+                    f"X[{i}] overflows {frames.dtype} when transformed (first at frame "
+                    f"{np.argwhere(bad)[0][0]}): its values are too far from the "
+                    "statistics learned in fit."
+                )
+            out.append(frames)
+        return out
 
 
 class FrameScaler(_FrameTransformer):
@@ -90,8 +103,8 @@ class FrameScaler(_FrameTransformer):
         videos = check_videos(X)
         frames = np.concatenate(videos, axis=0)
         self.n_features_in_ = frames.shape[1]
-        self.mean_ = frames.mean(axis=0) if self.with_mean else np.zeros(frames.shape[1])
-        std = frames.std(axis=0)
+        self.mean_ = stable_mean(frames) if self.with_mean else np.zeros(frames.shape[1])
+        std = stable_std(frames)
         self.scale_ = np.where(std > 0, std, 1.0) if self.with_std else np.ones(frames.shape[1])
         return self
 
@@ -136,5 +149,4 @@ class FrameNormalizer(_FrameTransformer):
         return self
 
     def _frames(self, video):
-        norms = np.linalg.norm(video, axis=1, keepdims=True)
-        return video / np.where(norms > 0, norms, 1.0)
+        return l2_normalize(video)

@@ -10,13 +10,15 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skdsp.adversarial import attacks
 from skdsp.adversarial.classifier import build_frame_classifier
 from skdsp.bags import Bags
 from skdsp.utils.device import resolve_device, to_numpy
-from skdsp.utils.random import torch_generator
+from skdsp.utils.numerics import l2_normalize
+from skdsp.utils.random import torch_generator, video_seeds
 from skdsp.utils.validation import check_labels, check_videos
 
 __all__ = ["AdversarialBagger"]
@@ -317,6 +319,7 @@ default=None
         self._validate_params()
         videos = check_videos(X)
         y = check_labels(y, len(videos))
+        check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         if encoder.classes_.shape[0] < 2:
             raise ValueError(
@@ -351,6 +354,7 @@ default=None
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(train_seed)
             net.fit(frames, frame_labels)
+            _check_trained(net, frames)
         _net_to_cpu(net)
 
         self.classifier_ = net
@@ -390,14 +394,20 @@ default=None
             )
         else:
             if not every_frame:  # every frame gets its own perturbation
-                frames = np.concatenate(positive).astype(np.float32, copy=False)
-                x = torch.as_tensor(frames, device=device, dtype=_dtype(module))
-            r = self._per_frame(module, x, device)
+                frames = _stack_frames(positive, _dtype(module))
+                x = torch.as_tensor(frames, device=device)
+            r = self._per_frame(module, x, positive, device)
             self.perturbation_ = None
             self.fooling_rate_ = attacks.fooling_rate(module, x, r, batch_size=4096)
             self.perturbation_norm_ = float(attacks.lp_norm(r, norm).mean())
             negative = _split(positive, to_numpy(r))
         if self.perturbation_ is not None:
+            if not np.isfinite(self.perturbation_).all():
+                raise ValueError(
+                    f"The {self.attack!r} perturbation is not finite: the per-frame "
+                    "classifier's scores overflow on these frames. Use normalize=True, "
+                    "or rescale the features (e.g. with FrameScaler)."
+                )
             self.perturbation_norm_ = float(
                 attacks.lp_norm(torch.as_tensor(self.perturbation_), norm)
             )
@@ -427,10 +437,7 @@ default=None
         return Bags(positive, self._negatives(positive), validate=False)
 
     def _prepare(self, video):
-        if not self.normalize:
-            return video
-        n = np.linalg.norm(video, axis=1, keepdims=True)
-        return video / np.maximum(n, np.finfo(video.dtype).tiny)
+        return l2_normalize(video) if self.normalize else video
 
     def _module(self, device):
         """The fitted module on ``device``, leaving the fitted (CPU) copy in place."""
@@ -444,22 +451,41 @@ default=None
             return [v + self.perturbation_.astype(v.dtype) for v in positive]
         device = resolve_device(self.device)
         module = self._module(device)
-        frames = np.concatenate(positive)
-        x = torch.as_tensor(frames, device=device, dtype=_dtype(module))
-        r = self._per_frame(module, x, device)
+        frames = _stack_frames(positive, _dtype(module))
+        x = torch.as_tensor(frames, device=device)
+        r = self._per_frame(module, x, positive, device)
         return _split(positive, to_numpy(r))
 
-    def _per_frame(self, module, x, device):
-        """Per-frame perturbations of the rows of ``x`` (a tensor on ``device``)."""
+    def _per_frame(self, module, x, positive, device):
+        """Per-frame perturbations of the rows of ``x`` (a tensor on ``device`` of the
+        frames of ``positive``, concatenated), refusing non-finite ones."""
+        # One call per video, the random attacks seeded by the video itself, so that a
+        # video's negatives do not depend on the rest of the call, not even through
+        # the rounding of a differently sized batch.
+        seeds = video_seeds(self._transform_seed, positive)[:, 0]
+        parts = torch.split(x, [v.shape[0] for v in positive])
+        r = torch.cat([self._attack(module, xv, int(s)) for xv, s in zip(parts, seeds)])
+        bad = ~torch.isfinite(r).all(dim=1)
+        if bool(bad.any()):
+            video = _video_of_row(positive, int(bad.nonzero()[0, 0]))
+            raise ValueError(
+                f"The {self.attack!r} perturbation of X[{video}] is not finite: the "
+                "per-frame classifier's scores overflow on its frames. Use normalize=True, "
+                "or rescale the features (e.g. with FrameScaler)."
+            )
+        return r
+
+    def _attack(self, module, x, seed):
+        """Perturbations of the rows of ``x`` (one video's frames); ``seed`` seeds the
+        random attacks."""
         norm = attacks.check_norm(self.norm)
         eps = float(self.eps)
         if self.attack == "noise":
             # Drawn on the CPU so the noise does not depend on the device.
-            gen = torch_generator(self._transform_seed)
             return attacks.random_directions(
-                tuple(x.shape), eps, norm, generator=gen, dtype=x.dtype
-            ).to(device)
-        gen = torch_generator(self._transform_seed, device)
+                tuple(x.shape), eps, norm, generator=torch_generator(seed), dtype=x.dtype
+            ).to(x.device)
+        gen = torch_generator(seed, x.device) if self.attack == "pgd" else None
         out = []
         for xb in torch.split(x, _CHUNK):
             if self.attack == "deepfool":
@@ -486,6 +512,43 @@ default=None
         return torch.cat(out)
 
 
+def _stack_frames(positive, dtype):
+    """All frames, concatenated, in the NumPy form of torch ``dtype`` (the per-frame
+    classifier's), refusing values that the cast would turn into inf."""
+    np_dtype = torch.empty((), dtype=dtype).numpy().dtype
+    with np.errstate(over="ignore"):
+        frames = np.concatenate(positive).astype(np_dtype, copy=False)
+    bad = ~np.isfinite(frames).all(axis=1)
+    if bad.any():
+        video = _video_of_row(positive, int(np.flatnonzero(bad)[0]))
+        peak = max(float(np.abs(v).max()) for v in positive if v.size)
+        raise ValueError(
+            f"X[{video}] has values beyond the range of the per-frame classifier's "
+            f"{np_dtype} (the largest magnitude is {peak:.3g}); use normalize=True, or "
+            "rescale the features (e.g. with FrameScaler)."
+        )
+    return frames
+
+
+def _video_of_row(positive, row):
+    """Index of the video that row ``row`` of the concatenated frames belongs to."""
+    return int(np.searchsorted(np.cumsum([v.shape[0] for v in positive]), row, "right"))
+
+
+def _check_trained(net, frames):
+    """Refuse a classifier whose training diverged (non-finite weights or scores)."""
+    finite = all(bool(torch.isfinite(p).all()) for p in net.module_.parameters())
+    if finite:
+        finite = bool(torch.isfinite(net.forward(frames, training=False)).all())
+    if not finite:
+        raise ValueError(
+            "The per-frame classifier diverged in training (its weights or scores are "
+            "not finite); the frames' largest magnitude is "
+            f"{float(np.abs(frames).max()):.3g}. Use normalize=True, or rescale the "
+            "features (e.g. with FrameScaler)."
+        )
+
+
 def auto_train_frames(n_features):
     """Training frames of ``max_train_frames="auto"`` for frames of ``n_features``."""
     low, high = _AUTO_TRAIN_FRAMES
@@ -497,7 +560,7 @@ def _training_frames(positive, labels, limit, rng):
 
     All frames when there are at most ``limit``; otherwise ``limit`` of them drawn
     without replacement (kept in video and time order), gathered without first
-    concatenating every frame.
+    concatenating every frame. Cast to float32 by :func:`_stack_frames`.
 
     Returns
     -------
@@ -508,17 +571,17 @@ def _training_frames(positive, labels, limit, rng):
     lengths = np.array([p.shape[0] for p in positive])
     total = int(lengths.sum())
     if total <= limit:
-        frames = np.concatenate(positive).astype(np.float32, copy=False)
+        frames = _stack_frames(positive, torch.float32)
         return frames, np.repeat(labels, lengths).astype(np.int64), True
     chosen = np.sort(rng.choice(total, size=limit, replace=False))
     bounds = np.concatenate([[0], np.cumsum(lengths)])
     video = np.searchsorted(bounds, chosen, side="right") - 1
     cuts = np.searchsorted(video, np.arange(len(positive) + 1))
-    frames = np.empty((limit, positive[0].shape[1]), dtype=np.float32)
-    for v, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
-        if b > a:
-            frames[a:b] = positive[v][chosen[a:b] - bounds[v]]
-    return frames, labels[video].astype(np.int64), False
+    # One (possibly empty) block per video, so that an error names the right video.
+    subset = [p[chosen[a:b] - bounds[v]] for v, (p, a, b) in enumerate(
+        zip(positive, cuts[:-1], cuts[1:])
+    )]
+    return _stack_frames(subset, torch.float32), labels[video].astype(np.int64), False
 
 
 def _split(positive, r):

@@ -111,10 +111,11 @@ def read_ts(path_or_file, *, missing="nan", return_metadata=False):
     Raises
     ------
     ValueError
-        If the header is malformed, ``@data`` is missing, a case has the wrong number
-        of dimensions, dimensions of one case differ in length, a length disagrees
-        with ``@seriesLength``, a label is not among the declared ``@classLabel``
-        values, or a value is not a number. Messages name the line and the case.
+        If the file is not UTF-8 text, the header is malformed, ``@data`` is
+        missing, a case has the wrong number of dimensions, dimensions of one case
+        differ in length, a length disagrees with ``@seriesLength``, a label is not
+        among the declared ``@classLabel`` values, or a value is not a number.
+        Messages name the file, and the line and the case.
 
     Examples
     --------
@@ -138,6 +139,10 @@ def read_ts(path_or_file, *, missing="nan", return_metadata=False):
     fh, close, name = _open_text(path_or_file)
     try:
         lines = fh.read().splitlines()
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{name}: not UTF-8 text, so not a .ts file ({exc.reason})."
+        ) from None
     finally:
         if close:
             fh.close()

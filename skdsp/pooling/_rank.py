@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["smooth_frames", "rank_pool"]
+from skdsp.utils.numerics import l2_normalize
 
-_EPS = 1e-12
+__all__ = ["smooth_frames", "rank_pool"]
 
 
 def smooth_frames(padded, mask, *, smoothing="time_varying_mean", nonlinearity=None,
@@ -29,7 +29,8 @@ def smooth_frames(padded, mask, *, smoothing="time_varying_mean", nonlinearity=N
     nonlinearity : {None, "ssr"}, default=None
         ``"ssr"`` applies the signed square root ``sign(v) sqrt(|v|)`` after smoothing.
     normalize : bool, default=True
-        L2-normalise each ``V_t`` last.
+        L2-normalise each ``V_t`` last (see :func:`skdsp.utils.l2_normalize`;
+        a zero ``V_t`` stays zero).
 
     Returns
     -------
@@ -48,16 +49,16 @@ def smooth_frames(padded, mask, *, smoothing="time_varying_mean", nonlinearity=N
     elif nonlinearity is not None:
         raise ValueError(f"nonlinearity must be None or 'ssr', got {nonlinearity!r}.")
     if normalize:
-        V = V / torch.linalg.vector_norm(V, dim=-1, keepdim=True).clamp_min(_EPS)
+        V = l2_normalize(V)
     return V * m
 
 
-def rank_pool(V, mask, *, C=1.0):
+def rank_pool(V, mask, *, C=1.0, scale=None):
     """Ridge regression of the frame index on ``V_t``; the weights are the descriptor.
 
     Per video, with ``t = 1 .. n_frames``, solves
 
-    ``min_{w, b}  (1/2) ||w||^2 + (C/2) sum_t (w^T V_t + b - t)^2``
+    ``min_{w, b}  (1/2) ||w||^2 + (C/2) sum_t (w^T scale V_t + b - t)^2``
 
     in closed form (the intercept ``b`` is removed by centring ``V_t`` and ``t``). The
     smaller of the primal ``(n_features x n_features)`` and dual
@@ -70,11 +71,24 @@ def rank_pool(V, mask, *, C=1.0):
     mask : Tensor of shape (n_videos, n_frames), dtype bool
     C : float, default=1.0
         Weight of the squared loss against the norm of ``w``.
+    scale : Tensor of shape (n_videos,), default=None
+        The regressors of video ``i`` are ``scale[i] * V[i]``: callers pass ``V``
+        near unit magnitude and the magnitude apart, so that frames of any finite
+        magnitude give a finite ``w``. None means 1.
 
     Returns
     -------
     w : Tensor of shape (n_videos, n_features)
         Zero for a one-frame video (there is no order to fit).
+
+    Notes
+    -----
+    With ``c = C scale^2`` the normal equations are ``(A + I / c) w' = b``, ``w =
+    w' / scale``, where ``A`` and ``b`` come from ``V``. For ``c >= 1`` they are solved
+    as written, with ``1 / c`` kept above the rounding level of ``A`` (a ridge too small
+    to change the solution in floating point, but one that keeps the system positive
+    definite when ``c`` is huge); for ``c < 1`` as ``(c A + I) u = b``, ``w = C scale
+    u``, which stays exact as ``c`` underflows to 0.
     """
     m = mask.to(V.dtype)
     n = m.sum(dim=1).clamp_min(1.0)
@@ -82,13 +96,28 @@ def rank_pool(V, mask, *, C=1.0):
     tc = (t[None, :] - ((n + 1.0) / 2.0)[:, None]) * m  # centred targets
     Vc = (V - (V.sum(dim=1) / n[:, None])[:, None, :]) * m.unsqueeze(-1)
     n_frames, n_features = V.shape[1], V.shape[2]
-    if n_features <= n_frames:
-        eye = torch.eye(n_features, dtype=V.dtype, device=V.device)
-        A = Vc.transpose(1, 2) @ Vc + eye / C
-        rhs = (Vc.transpose(1, 2) @ tc.unsqueeze(-1))
-        return torch.cholesky_solve(rhs, torch.linalg.cholesky(A)).squeeze(-1)
-    eye = torch.eye(n_frames, dtype=V.dtype, device=V.device)
-    # Padded rows of Vc are zero, so their dual variables solve (1/C) a = 0 exactly.
-    K = Vc @ Vc.transpose(1, 2) + eye / C
-    alpha = torch.cholesky_solve(tc.unsqueeze(-1), torch.linalg.cholesky(K))
-    return (Vc.transpose(1, 2) @ alpha).squeeze(-1)
+    g = torch.ones_like(n) if scale is None else torch.as_tensor(scale, dtype=V.dtype,
+                                                                 device=V.device)
+    c = C * g * g
+    primal = n_features <= n_frames
+    if primal:
+        A = Vc.transpose(1, 2) @ Vc
+        rhs = Vc.transpose(1, 2) @ tc.unsqueeze(-1)
+    else:
+        # Padded rows of Vc are zero, so their dual variables come out zero.
+        A = Vc @ Vc.transpose(1, 2)
+        rhs = tc.unsqueeze(-1)
+    eye = torch.eye(A.shape[-1], dtype=V.dtype, device=V.device)
+    trace = A.diagonal(dim1=1, dim2=2).sum(-1)
+    floor = A.shape[-1] * torch.finfo(V.dtype).eps * trace.clamp_min(1.0)
+    large = c >= 1
+    ridge = torch.maximum(1.0 / torch.where(large, c, torch.ones_like(c)), floor)
+    c_small = torch.where(large, torch.zeros_like(c), c)
+    M = torch.where(
+        large[:, None, None], A + ridge[:, None, None] * eye, c_small[:, None, None] * A + eye
+    )
+    u = torch.cholesky_solve(rhs, torch.linalg.cholesky(M))
+    if not primal:
+        u = Vc.transpose(1, 2) @ u
+    factor = torch.where(large, 1.0 / g, C * g)
+    return u.squeeze(-1) * factor[:, None]

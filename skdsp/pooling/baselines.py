@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from skdsp.bags import Bags, check_bags
 from skdsp.pooling._rank import rank_pool, smooth_frames
 from skdsp.utils.device import resolve_device, to_numpy
+from skdsp.utils.numerics import l2_normalize, power_of_four_scale, stable_mean, stable_std
 from skdsp.utils.random import draw_seed
 from skdsp.utils.validation import check_videos, stack_videos
 
@@ -30,6 +31,12 @@ __all__ = ["AveragePooling", "MaxPooling", "RankPooling", "SVMPooling", "PPVPool
 # Videos are padded and solved in chunks of at most this many values, so that a large
 # collection never needs one (n_videos, n_frames, n_features) block in memory.
 _CHUNK_VALUES = 2**24
+# liblinear's regularisation weights are kept in this range. Outside it its trust
+# region Newton solver can loop forever in C (it never returns, and ignores Ctrl-C);
+# inside it, on data of unit magnitude, the solution is already linear in C below the
+# range (rank pooling scales it back exactly) and no longer changes above it, to
+# float64 precision (a relative 1e-8 at 10,000 frames).
+_LIBLINEAR_C = (1e-12, 1e12)
 
 
 class _VideoPooling(TransformerMixin, BaseEstimator):
@@ -137,7 +144,7 @@ class AveragePooling(_VideoPooling):
     """
 
     def _pool(self, videos):
-        return np.stack([v.mean(axis=0) for v in videos]).astype(np.float64, copy=False)
+        return np.stack([stable_mean(v) for v in videos]).astype(np.float64, copy=False)
 
 
 class MaxPooling(_VideoPooling):
@@ -250,6 +257,13 @@ class RankPooling(_VideoPooling):
     the raw frame indices, so the norm of ``w`` grows with the inverse of a video's
     rate of change; standardise the descriptors before a kernel classifier.
 
+    Frames of any finite magnitude are pooled: each video is divided by a power of 4
+    near its largest value (exactly) and the regression rescaled to match, so that
+    ``w`` is that of the frames as given. With ``solver="svr"``, liblinear is given a
+    weight ``C`` within ``[1e-12, 1e12]`` (outside it liblinear can loop forever); below
+    that range the solution is scaled from its lower end, where it is linear in ``C``,
+    and above it the solution no longer changes in float64.
+
     References
     ----------
     B. Fernando, E. Gavves, J. Oramas, A. Ghodrati and T. Tuytelaars, "Modeling video
@@ -325,7 +339,9 @@ class RankPooling(_VideoPooling):
     def _pool(self, videos):
         directions = [videos]
         if self.bidirectional:
-            directions.append([np.ascontiguousarray(v[::-1]) for v in videos])
+            # A copy, not ascontiguousarray: a one-frame view counts as contiguous
+            # while keeping its negative stride, which torch refuses.
+            directions.append([v[::-1].copy() for v in videos])
         return np.concatenate([self._pool_direction(d) for d in directions], axis=1)
 
     def _smooth(self, padded, mask):
@@ -337,11 +353,24 @@ class RankPooling(_VideoPooling):
             normalize=self.normalize,
         )
 
+    def _gain(self, scale):
+        """What the smoothed vectors of ``video / scale`` are multiplied by to give
+        those of ``video`` (``scale`` is a power of 4, so this is exact)."""
+        if self.normalize:
+            return 1.0
+        return np.sqrt(scale) if self.nonlinearity == "ssr" else scale
+
     def _pool_direction(self, videos):
+        # Each video is divided by a power of 4 near its largest magnitude, so that
+        # the smoothing and the regression see values near 1 whatever the frames'
+        # magnitude; the magnitude is put back exactly in the solution.
+        scales = [power_of_four_scale(v) for v in videos]
+        videos = [v / s for v, s in zip(videos, scales)]
+        gains = np.array([self._gain(s) for s in scales])
         if self.solver == "svr":
             return np.stack(
                 Parallel(n_jobs=self.n_jobs)(
-                    delayed(self._svr_one)(v) for v in videos
+                    delayed(self._svr_one)(v, g) for v, g in zip(videos, gains)
                 )
             )
         device = resolve_device(self.device)
@@ -350,17 +379,25 @@ class RankPooling(_VideoPooling):
             padded, mask = stack_videos(videos[start:stop])
             padded = torch.as_tensor(padded, dtype=torch.float64, device=device)
             mask = torch.as_tensor(mask, device=device)
-            out.append(to_numpy(rank_pool(self._smooth(padded, mask), mask, C=self.C)))
+            scale = torch.as_tensor(gains[start:stop], dtype=torch.float64, device=device)
+            V = self._smooth(padded, mask)
+            out.append(to_numpy(rank_pool(V, mask, C=self.C, scale=scale)))
         return np.concatenate(out, axis=0)
 
-    def _svr_one(self, video):
+    def _svr_one(self, video, gain):
+        """The SVR weights of one video, whose regressors are ``gain`` times the
+        smoothed vectors of ``video``."""
         padded = torch.as_tensor(video[None], dtype=torch.float64)
         mask = torch.ones(padded.shape[:2], dtype=torch.bool)
         V = to_numpy(self._smooth(padded, mask)[0])
         if V.shape[0] < 2:
             return np.zeros(V.shape[1])
+        # With w = w' / gain the problem on gain * V is the one on V with C gain^2.
+        gain = float(gain)  # Python floats: c may overflow to inf without a warning
+        c = self.C * gain * gain
+        low, high = _LIBLINEAR_C
         svr = LinearSVR(
-            C=self.C,
+            C=min(max(c, low), high),
             epsilon=0.1,
             loss="squared_epsilon_insensitive",
             fit_intercept=False,
@@ -371,7 +408,9 @@ class RankPooling(_VideoPooling):
         # Centring stands in for an intercept, which liblinear would penalise.
         t = np.arange(1, V.shape[0] + 1, dtype=np.float64)
         svr.fit(V - V.mean(axis=0), t - t.mean())
-        return svr.coef_.astype(np.float64)
+        # Below the range the solution is linear in C: scale it to c.
+        factor = self.C * gain / low if c < low else 1.0 / gain
+        return svr.coef_.astype(np.float64) * factor
 
 
 class SVMPooling(_VideoPooling):
@@ -388,7 +427,11 @@ class SVMPooling(_VideoPooling):
         with an intercept, classes weighted to balance, and the squared hinge loss
         (an L2-SVM): liblinear then solves whichever of the primal and dual is
         smaller and converges reliably, where the dual of the plain hinge often
-        stops at its iteration limit on bags that are not separable.
+        stops at its iteration limit on bags that are not separable. liblinear solves
+        the same problem on the frames and negatives divided by a power of 4 near
+        their largest value, with ``C`` scaled to match and kept within ``[1e-12,
+        1e12]`` (beyond which the direction of the normal no longer changes), so
+        that frames of any finite magnitude are pooled.
     negatives : {"auto", "random", "bags"}, default="auto"
         ``"random"``: every video is separated from one shared bag of Gaussian noise
         features, drawn with the per-feature mean and standard deviation of the frames
@@ -481,8 +524,8 @@ of shape (n_videos, n_frames, n_features)
         self._validate_params()
         positive, _ = self._check_input(X, reset=True)
         frames = np.concatenate(positive, axis=0)
-        self.noise_mean_ = frames.mean(axis=0).astype(np.float64)
-        scale = frames.std(axis=0).astype(np.float64)
+        self.noise_mean_ = stable_mean(frames).astype(np.float64)
+        scale = stable_std(frames).astype(np.float64)
         self.noise_scale_ = np.where(scale > 0, scale, 1.0)
         self.noise_seed_ = draw_seed(self.random_state)
         return self
@@ -520,16 +563,22 @@ of shape (n_videos, n_frames, n_features)
 def _svm_normal(positive, negative, C):
     X = np.concatenate([positive, negative], axis=0).astype(np.float64, copy=False)
     y = np.concatenate([np.ones(len(positive)), -np.ones(len(negative))])
+    # The same problem on X / s (s a power of 4 near the largest magnitude, an exact
+    # division): w = w' / s, so C becomes C s^2 and, as liblinear regularises the
+    # intercept like a weight on a constant feature, that feature becomes 1 / s. Only
+    # the direction of w is kept, which no longer changes outside the range of C.
+    s = power_of_four_scale(X)
+    low, high = _LIBLINEAR_C
     svm = LinearSVC(
-        C=C,
+        C=min(max(C * s * s, low), high),
         loss="squared_hinge",
         dual="auto",
         class_weight="balanced",
         fit_intercept=True,
+        intercept_scaling=min(max(1.0 / s, 1e-6), 1e6),
         max_iter=10_000,
         random_state=0,
     )
-    svm.fit(X, y)
-    w = svm.coef_[0].astype(np.float64)
+    svm.fit(X / s, y)
     # classes_ is sorted, so coef_ points towards +1, the video's frames.
-    return w / max(np.linalg.norm(w), 1e-12)
+    return l2_normalize(svm.coef_[0].astype(np.float64))

@@ -14,9 +14,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from skdsp.bags import check_bags
 from skdsp.descriptor import descriptor_feature_names, pack_descriptors
-from skdsp.pooling.solve import resolve_dtype, solve_validated, warn_deficient
+from skdsp.pooling.solve import (
+    check_negative_range,
+    resolve_dtype,
+    solve_validated,
+    warn_deficient,
+)
 from skdsp.utils.device import resolve_device
-from skdsp.utils.random import draw_seed
+from skdsp.utils.numerics import l2_normalize
+from skdsp.utils.random import video_seeds
 
 __all__ = ["DiscriminativeSubspacePooling"]
 
@@ -91,8 +97,9 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         all work stays in this process.
     random_state : int, RandomState instance or None, default=None
         Seeds the random negatives and the completion of starting subspaces of videos
-        with fewer than ``n_components`` independent frames. An int gives the same
-        output on every call.
+        with fewer than ``n_components`` independent frames, per video, together with
+        the video's content (see :func:`skdsp.utils.video_seeds`): an int gives
+        a video the same output on every call, whatever else is in the call.
     verbose : int, default=0
         Show a progress bar over chunks of videos when positive.
 
@@ -236,36 +243,31 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, ["n_features_in_", "device_"])
         positive, negative = check_bags(X, n_features=self.n_features_in_)
+        # Normalised here, in the input's dtype and safely for any magnitude, so that
+        # frames beyond the range of the solver's dtype (1e300 in float32) survive the
+        # cast to it; the solver's own normalisation is then a no-op.
+        positive = [l2_normalize(v) for v in positive]
         subspaces = self._solve(positive, negative)
-        mean = None
-        if self.include_mean:
-            mean = np.stack(
-                [
-                    (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-300)).mean(
-                        axis=0
-                    )
-                    for v in positive
-                ]
-            )
+        mean = np.stack([v.mean(axis=0) for v in positive]) if self.include_mean else None
         return pack_descriptors(subspaces, mean=mean)
 
     def _random_negatives(self, positive, seeds):
-        negatives = []
-        for video, seed in zip(positive, seeds):
-            z = np.random.default_rng(seed).standard_normal(video.shape)
-            z /= np.linalg.norm(z, axis=1, keepdims=True)
-            negatives.append(z.astype(video.dtype, copy=False))
-        return negatives
+        return [
+            l2_normalize(np.random.default_rng(seed).standard_normal(video.shape)).astype(
+                video.dtype, copy=False
+            )
+            for video, seed in zip(positive, seeds)
+        ]
 
     def _solve(self, positive, negative):
         n_videos = len(positive)
-        entropy = draw_seed(self.random_state)
-        # Separate streams for the negatives and for the starting points of each video.
-        neg_seeds, init_seeds = np.random.SeedSequence(entropy).generate_state(
-            2 * n_videos
-        ).reshape(2, n_videos)
+        # Two streams per video (its negatives, its starting point), seeded by the
+        # video itself so that its subspace does not depend on the rest of the call.
+        neg_seeds, init_seeds = video_seeds(self.random_state, positive, n_seeds=2).T
         if negative is None:
             negative = self._random_negatives(positive, neg_seeds)
+        else:
+            check_negative_range(positive, negative, resolve_dtype(self.dtype), "X.negative")
         n_dir = 2 if self.bidirectional else 1
         videos = positive * n_dir
         negatives = negative * n_dir
@@ -314,6 +316,16 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
             warn_deficient(np.unique(np.flatnonzero(deficient) % n_videos), self.n_components)
         d, p = self.n_features_in_, self.n_components
         out = subspaces.reshape(n_dir, n_videos, d, p).transpose(1, 0, 2, 3)
+        finite = np.isfinite(out).all(axis=(2, 3))
+        if not finite.all():
+            # Never hand on a silent NaN: on valid input this is a solver failure.
+            video, direction = np.argwhere(~finite)[0]
+            raise RuntimeError(
+                f"The solver returned a non-finite subspace for X[{video}] "
+                f"({('forward', 'backward')[direction]} direction, "
+                f"{positive[video].shape[0]} frame(s)); this is a bug in skdsp, please "
+                "report it with the video."
+            )
         return np.ascontiguousarray(out, dtype=np.float64)
 
     def get_feature_names_out(self, input_features=None):

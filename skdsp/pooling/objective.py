@@ -400,6 +400,8 @@ def make_batch(
     reverse=False,
     dtype=torch.float32,
     device="cpu",
+    n_max=None,
+    m_max=None,
 ):
     """Pad videos and their negatives into a :class:`DSPBatch`.
 
@@ -411,6 +413,9 @@ def make_batch(
         Negatives of each video, used as given.
     reverse : bool or array-like of bool of shape (n_videos,), default=False
         Use the time-reversed order in the temporal term (per video if an array).
+    n_max, m_max : int, default=None
+        Pad the frames and the negatives to these lengths (at least the longest);
+        None pads to the longest.
 
     Returns
     -------
@@ -421,7 +426,8 @@ def make_batch(
     n_videos = len(frames)
     n = np.array([len(f) for f in frames], dtype=np.int64)
     m = np.array([len(z) for z in negatives], dtype=np.int64)
-    n_max, m_max = int(n.max()), int(m.max())
+    n_max = max(int(n.max()), n_max or 0)
+    m_max = max(int(m.max()), m_max or 0)
     d = frames[0].shape[1]
     labels = np.zeros((n_videos, n_max + m_max), dtype=np.int8)
     for i in range(n_videos):
@@ -574,6 +580,12 @@ def dsp_objective(
         )
     if X.shape[0] == 0:
         raise ValueError("X has no frames.")
+    for name, a in (("U", U), ("X", X), ("Z", Z)):
+        if not bool(torch.isfinite(a).all()):
+            raise ValueError(
+                f"{name} holds NaN or inf (in U's dtype, {U.dtype}); the objective needs "
+                "finite values."
+            )
     batch = make_batch(
         [X],
         [Z],

@@ -13,10 +13,11 @@ from skdsp.manifolds.stiefel import cholesky_qr
 from skdsp.optim.rcg import batched_rcg
 from skdsp.pooling.objective import _check_reduction, make_batch
 from skdsp.utils.device import resolve_device, to_numpy
+from skdsp.utils.numerics import l2_normalize
 from skdsp.utils.random import draw_seed
 from skdsp.utils.validation import check_videos
 
-__all__ = ["DSPResult", "resolve_dtype", "solve_dsp"]
+__all__ = ["DSPResult", "check_negative_range", "resolve_dtype", "solve_dsp"]
 
 _SOLVERS = ("batched", "pymanopt")
 #: Iterations every start runs before each video keeps its best one.
@@ -216,6 +217,35 @@ def _starting_points(batch, U0, n_init):
     return U0[:, None] * signs[:, :, None, :]
 
 
+def _padded_length(n):
+    """The length a batch pads ``n`` frames (or negatives) to: a function of ``n``
+    alone, at most 25% longer (and at least 8), so that a video's arithmetic does not
+    depend on the other videos of its batch."""
+    step = max(8, 1 << max(0, int(n).bit_length() - 3))
+    return -(-max(int(n), 1) // step) * step
+
+
+def check_negative_range(videos, negatives, dtype, name="negatives"):
+    """Refuse negatives too large for the solver's dtype to sum their hinge terms.
+
+    The frames are L2-normalised, but negatives are used as given: a bag of ``m``
+    negatives of magnitude ``z`` adds up to about ``sqrt(n_features) m z`` in the cost
+    and its gradient, which must stay finite.
+    """
+    limit = float(torch.finfo(dtype).max)
+    for i, (frames, z) in enumerate(zip(videos, negatives)):
+        size = 4.0 * np.sqrt(z.shape[1]) * (frames.shape[0] + z.shape[0])
+        peak = float(np.max(np.abs(z))) if z.size else 0.0
+        if peak * size > limit:
+            raise ValueError(
+                f"{name}[{i}] has values up to {peak:.3g}: too large for the solver "
+                f"to sum the terms of its {frames.shape[0] + z.shape[0]} frames and "
+                f"negatives in {dtype}. The frames are L2-normalised, so negatives of "
+                "about unit norm are what the margin is made for: rescale them, or use "
+                "dtype='float64'."
+            )
+
+
 def _check_int(value, name, low):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
@@ -351,6 +381,9 @@ def solve_dsp(
         raise ValueError(f"solver must be one of {_SOLVERS}, got {solver!r}.")
     dev = resolve_device(device)
     dt = resolve_dtype(dtype)
+    check_negative_range(videos, negatives, dt)
+    # Normalised before the cast to the solver's dtype, which they may not fit.
+    videos = [l2_normalize(v) for v in videos]
     n_videos = len(videos)
     rev = np.asarray(reverse, dtype=bool)
     if rev.ndim > 1 or (rev.ndim == 1 and rev.shape[0] != n_videos):
@@ -418,9 +451,14 @@ def solve_validated(
 ):
     """:func:`solve_dsp` on validated input, with one seed per video and no warning.
 
-    Every video's result depends only on its own data, seed and settings (not on the
-    other videos in the call, up to rounding), so callers may split a collection
-    freely, for instance across processes.
+    The frames must be L2-normalised already (or at least of a magnitude the solver's
+    dtype holds), and the negatives checked with :func:`check_negative_range`.
+
+    Every video's result depends only on its own data, seed and settings, not on the
+    other videos in the call: a video is padded to a length that depends on its own
+    length alone (:func:`_padded_length`) and solved only with videos padded alike,
+    so that even its rounding is the same in any company. Callers may split a
+    collection freely, for instance across processes.
 
     Returns
     -------
@@ -430,12 +468,15 @@ def solve_validated(
     """
     n_videos = len(videos)
     d, p = videos[0].shape[1], n_components
-    # Similar sizes share a batch, so that little padding is solved.
-    sizes = np.array([len(v) + len(z) for v, z in zip(videos, negatives)])
-    order = np.argsort(-sizes, kind="stable")
+    # Videos padded to the same lengths share batches.
+    shapes = np.array([(_padded_length(len(v)), _padded_length(len(z)))
+                       for v, z in zip(videos, negatives)])
     # Every start of a video is a problem of its own while starts are compared.
     per_chunk = max(1, batch_size // _n_starts(n_init, n_components))
-    chunks = [order[i : i + per_chunk] for i in range(0, n_videos, per_chunk)]
+    chunks = []
+    for shape in np.unique(shapes, axis=0)[::-1]:
+        members = np.flatnonzero((shapes == shape).all(axis=1))
+        chunks += [members[i : i + per_chunk] for i in range(0, len(members), per_chunk)]
 
     subspaces = np.zeros((n_videos, d, p), dtype=torch.empty((), dtype=dtype).numpy().dtype)
     objective = np.zeros(n_videos)
@@ -457,6 +498,8 @@ def solve_validated(
             reverse=np.asarray(reverse)[idx],
             dtype=dtype,
             device=device,
+            n_max=int(shapes[idx[0], 0]),
+            m_max=int(shapes[idx[0], 1]),
             **common,
         )
         _normalise_frames(batch)

@@ -47,9 +47,9 @@ import torch
 
 __all__ = ["DENSE_MAX_FRAMES", "order_counts", "order_term", "thresholds"]
 
-#: Up to this many (padded) frames, :func:`order_counts` uses the dense ``O(n^2)``
-#: path; beyond it the sorting one. Measured on the CPU (one thread) and on a GPU by
-#: ``benchmarks/bench_temporal.py``.
+#: Up to this many (padded) frames, ``order_counts`` uses the dense ``O(n^2)`` path;
+#: beyond it the sorting one: the crossover measured on the CPU (one thread) by
+#: ``benchmarks/bench_temporal.py``, which also runs on a GPU (``--device cuda``).
 DENSE_MAX_FRAMES = 96
 
 # Elements of the (rows, n, n) masks built at once by the dense path.
@@ -224,7 +224,7 @@ def order_term(energy, *, eta, sign=None, padding=None, need_grad=True, method="
     need_grad : bool, default=True
         Also return the derivative.
     method : {"auto", "dense", "sort"}, default="auto"
-        See :func:`order_counts`.
+        See ``order_counts``.
 
     Returns
     -------

@@ -79,14 +79,17 @@ def check_videos(
     Returns
     -------
     videos : list of ndarray of shape (n_frames_i, n_features)
-        Finite float arrays, C-contiguous. Arrays are copied only when needed.
+        Finite float arrays, C-contiguous with positive strides (so that
+        ``torch.from_numpy`` takes them). Arrays are copied only when needed.
 
     Raises
     ------
     ValueError
         If the collection is empty, a video is not 2-D, is empty, is shorter than
-        ``min_frames``, holds NaN or inf, or has a different number of features. The
-        message names the video by its index (and the frame, for non-finite values).
+        ``min_frames``, is not real-valued (complex or non-numeric), holds NaN or inf
+        (also after conversion to ``dtype``), or has a different number of features.
+        The message names the video by its index (and the frame, for non-finite
+        values).
     """
     videos = _as_video_list(X, name)
     if len(videos) == 0:
@@ -105,6 +108,13 @@ def check_videos(
         ):
             raise ValueError(
                 f"{name}[{i}] has dtype {arr.dtype}; expected numeric frame features."
+            )
+        if np.iscomplexobj(arr):
+            # A cast would drop the imaginary parts without a word.
+            raise ValueError(
+                f"{name}[{i}] has complex dtype {arr.dtype}; frame features must be "
+                "real. Pass e.g. np.abs(video), or the real and imaginary parts side "
+                "by side as features."
             )
         if arr.ndim != 2:
             raise ValueError(
@@ -134,7 +144,11 @@ def check_videos(
                 f"{name}[{i}] has a non-finite value ({arr[frame, feature]}) at frame "
                 f"{frame}, feature {feature}; features must be finite."
             )
-        out.append(np.ascontiguousarray(arr))
+        arr = np.ascontiguousarray(arr)
+        if any(step < 0 for step in arr.strides):
+            # A reversed one-frame view counts as contiguous; torch cannot wrap it.
+            arr = arr.copy()
+        out.append(arr)
     return out
 
 

@@ -6,7 +6,9 @@ folder named by a hash of the extraction settings (backbone and weights, layer,
 sampling, preprocessing, precision). Files are written to a temporary name in the same
 folder and moved into place with :func:`os.replace`, which is atomic: a run killed at
 any moment leaves only complete entries (and perhaps a stray temporary file), so the
-next run picks up where it stopped.
+next run picks up where it stopped. An entry is returned only if it has the shape and
+dtype that its settings give and holds finite values; anything else (a file put there by
+hand, a disk error) is reported and recomputed.
 """
 
 from __future__ import annotations
@@ -63,12 +65,19 @@ class FeatureCache:
     settings : dict
         Everything that changes the features (JSON-serialisable). Entries made with
         other settings live in other sub-folders and are never mixed up.
+    n_features : int, default=None
+        Features per frame that these settings give; entries with another number are
+        refused. None checks only that entries are 2-D.
+    dtype : dtype, default=None
+        The dtype of the entries; others are refused.
     """
 
-    def __init__(self, root, settings):
+    def __init__(self, root, settings, *, n_features=None, dtype=None):
         self.root = os.fspath(root)
         self.settings = settings
         self.folder = os.path.join(self.root, hash_settings(settings))
+        self.n_features = n_features
+        self.dtype = None if dtype is None else np.dtype(dtype)
 
     def path(self, key):
         return os.path.join(self.folder, f"{key}.npy")
@@ -76,23 +85,77 @@ class FeatureCache:
     def __contains__(self, key):
         return os.path.exists(self.path(key))
 
-    def load(self, key):
-        """The cached features for ``key``, or None if absent or unreadable."""
+    def load(self, key, *, n_frames=None):
+        """The cached features for ``key``, or None if absent, unreadable or invalid.
+
+        Parameters
+        ----------
+        key : str
+        n_frames : int, default=None
+            The number of frames the entry must have, when the caller knows it.
+
+        Returns
+        -------
+        features : ndarray of shape (n_frames, n_features) or None
+        """
         path = self.path(key)
         if not os.path.exists(path):
             return None
         try:
-            return np.load(path, allow_pickle=False)
+            features = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError) as exc:
-            # Atomic writes make this unlikely (a disk error, a hand-edited file);
-            # recomputing is always safe.
-            warnings.warn(
-                f"Ignoring unreadable cache entry {path!r} ({exc}); it will be "
-                "recomputed.",
-                RuntimeWarning,
-                stacklevel=2,
+            problem = f"unreadable cache entry {path!r} ({exc})"
+        else:
+            problem = self._invalid(features, n_frames)
+            if problem is None:
+                return features
+            problem = f"invalid cache entry {path!r}: {problem}"
+        # Atomic writes make this unlikely (a disk error, a file put there by hand);
+        # recomputing is always safe.
+        warnings.warn(
+            f"Ignoring {problem}; it will be recomputed.", RuntimeWarning, stacklevel=2
+        )
+        return None
+
+    def _invalid(self, features, n_frames):
+        """What is wrong with a loaded entry, or None."""
+        rows = features.shape[0] if features.ndim == 2 else None
+        cols = features.shape[1] if features.ndim == 2 else None
+        if (
+            not rows
+            or (n_frames is not None and rows != n_frames)
+            or (self.n_features is not None and cols != self.n_features)
+        ):
+            return (
+                f"shape {features.shape}, expected ({n_frames or 'n_frames'}, "
+                f"{self.n_features or 'n_features'})"
             )
-            return None
+        if self.dtype is not None and features.dtype != self.dtype:
+            return f"dtype {features.dtype}, expected {self.dtype}"
+        if not np.issubdtype(features.dtype, np.number) or not np.isfinite(features).all():
+            return "it holds values that are not finite numbers"
+        return None
+
+    def check_writable(self):
+        """Create the folder and write a file in it, so that an unusable ``root``
+        fails before any features are computed rather than when the first is saved.
+
+        Raises
+        ------
+        OSError
+            (``PermissionError``, ``NotADirectoryError``, ...) naming ``root``.
+        """
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=self.folder)
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as exc:
+            raise OSError(
+                exc.errno,
+                f"The feature cache cannot be written under {self.root!r} "
+                f"({exc.strerror or exc}); pass a writable cache_dir, or cache_dir=None",
+            ) from exc
 
     def save(self, key, features):
         """Write ``features`` for ``key`` atomically."""

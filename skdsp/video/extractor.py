@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import ctypes
 import numbers
 import os
 import queue
+import signal
+import sys
 import threading
+import time
 
 import numpy as np
 import torch
@@ -109,6 +113,34 @@ class _FileDataset(torch.utils.data.IterableDataset):
 
 def _worker_init(_):
     torch.set_num_threads(1)
+    _end_with_parent()
+
+
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def _end_with_parent():
+    """Make this worker process end when its parent does.
+
+    A DataLoader worker checks on its parent only between items, and one blocked on a
+    queue that nobody reads any more never gets there: after a SIGKILL of the parent,
+    workers lived on. On Linux the kernel kills the worker with its parent; elsewhere a
+    thread polls the parent.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            if ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+                return
+        except (OSError, AttributeError):  # no prctl in this C library
+            pass
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent, interval=0.5):
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)
 
 
 def _thread_prefetch(generator, depth=2):
@@ -349,6 +381,12 @@ default=None
         for i, video in enumerate(X):
             if isinstance(video, (str, os.PathLike)):
                 path = os.fspath(video)
+                if os.path.isdir(path):
+                    raise IsADirectoryError(
+                        f"X[{i}]: {path!r} is a directory, not a video file; list its "
+                        "videos (e.g. skdsp.datasets.load_video_folder for a folder per "
+                        "class)."
+                    )
                 if not os.path.isfile(path):
                     raise FileNotFoundError(f"X[{i}]: no such video file: {path!r}.")
                 items.append(("file", path))
@@ -436,7 +474,9 @@ default=None
             "max_frames": self.max_frames,
             "precision": "float16" if runtime["amp"] else "float32",
         }
-        return FeatureCache(self.cache_dir, settings)
+        return FeatureCache(
+            self.cache_dir, settings, n_features=self.n_features_out_, dtype=np.float32
+        )
 
     # -- transform ---------------------------------------------------------------
 
@@ -461,9 +501,14 @@ default=None
         keys = [None] * len(items)
         if cache is not None:
             for i, (kind, video) in enumerate(items):
-                keys[i] = hash_file(video) if kind == "file" else hash_array(video)
-                out[i] = cache.load(keys[i])
+                if kind == "file":
+                    keys[i], n_frames = hash_file(video), None
+                else:
+                    keys[i], n_frames = hash_array(video), len(self._sample(video))
+                out[i] = cache.load(keys[i], n_frames=n_frames)
         todo = [i for i in range(len(items)) if out[i] is None]
+        if cache is not None and todo:
+            cache.check_writable()
         progress = self._progress(len(items), len(items) - len(todo))
 
         def finish(i, features):
@@ -479,7 +524,7 @@ default=None
             for i in todo:
                 kind, video = items[i]
                 if kind == "array":
-                    frames = video[:: self.step or 1][: self.max_frames]
+                    frames = self._sample(video)
                     chunks = [
                         self._embed(frames[s : s + self.batch_size], runtime)
                         for s in range(0, frames.shape[0], self.batch_size)
@@ -492,6 +537,10 @@ default=None
             if progress is not None:
                 progress.close()
         return out
+
+    def _sample(self, frames):
+        """The frames of an array video that ``step`` and ``max_frames`` keep."""
+        return frames[:: self.step or 1][: self.max_frames]
 
     def _transform_files(self, files, runtime, finish):
         read_kwargs = {"fps": self.fps, "step": self.step, "max_frames": self.max_frames}
