@@ -130,8 +130,9 @@ def test_biases_are_quantiles_of_a_training_response():
 
 
 def test_a_sequence_gets_the_same_frames_in_any_batch():
-    sequences = _sequences(n=30, lengths=(3, 60), seed=3)
+    sequences = _sequences(n=30, lengths=(1, 60), seed=3)
     sequences += [sequences[4].copy(), sequences[4].copy()]  # equal lengths batch together
+    sequences += [s[:1] for s in sequences[:3]] + [s[:2] for s in sequences[:3]]
     plan = _fitted_plan(sequences)
     for output in ("response", "sign"):
         reference = rc.convolve_frames(sequences, plan, output=output)

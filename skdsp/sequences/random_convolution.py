@@ -307,7 +307,10 @@ def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
     while pos < len(order):
         length = lengths[order[pos]]
         stop = pos + 1
-        per = max(1, batch_size // max(int(counts[order[pos]]), 1))
+        n_frames = int(counts[order[pos]])
+        # One-frame sequences alone: a batch of 1-row products may be computed by
+        # another routine (matrix-vector for one) that rounds differently.
+        per = max(1, batch_size // n_frames) if n_frames > 1 else 1
         while stop < len(order) and stop - pos < per and lengths[order[stop]] == length:
             stop += 1
         idx = order[pos:stop]
@@ -319,7 +322,6 @@ def convolve_frames(sequences, plan, *, step=1, output="sign", batch_size=4096,
             shape = (max(n_rows, batch_size), n_features)
             work = torch.empty(shape, dtype=dtype, device=device)
         target = work[:n_rows]
-        n_frames = int(counts[idx[0]])
         for i, dil in enumerate(plan.dilations):
             a, b = int(offsets[i]), int(offsets[i + 1])
             block = target[:, a:b].view(len(idx), n_frames, b - a)
