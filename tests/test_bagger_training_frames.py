@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from skdsp import AdversarialBagger
 from skdsp.adversarial import bagger as bagger_module
@@ -10,12 +9,7 @@ from skdsp.adversarial.bagger import _training_frames, auto_train_frames
 from skdsp.utils.estimator_checks import make_videos
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FAST = {"classifier__max_epochs": 2, "device": "cpu", "random_state": 0}
