@@ -136,6 +136,7 @@ sphinx_gallery_conf = {
             "model_selection",
             "solvers",
             "video",
+            "sequences",
         )
     ],
     "within_subsection_order": "FileNameSortKey",

@@ -23,6 +23,7 @@ __getattr__, __dir__, __all__ = attach(
         "MaxPooling": ".pooling.baselines",
         "RankPooling": ".pooling.baselines",
         "SVMPooling": ".pooling.baselines",
+        "PPVPooling": ".pooling.baselines",
         "AdversarialBagger": ".adversarial.bagger",
         "SubspaceKernel": ".kernels",
         "FrameScaler": ".preprocessing",
@@ -32,6 +33,7 @@ __getattr__, __dir__, __all__ = attach(
         "Streams": ".streams",
         "StreamUnion": ".fusion",
         "RBFKernel": ".fusion",
+        "RandomConvolutionFrames": ".sequences.frames",
     },
     submodules=[
         "adversarial",
@@ -45,6 +47,7 @@ __getattr__, __dir__, __all__ = attach(
         "pooling",
         "preprocessing",
         "presets",
+        "sequences",
         "streams",
         "utils",
         "video",

@@ -88,6 +88,7 @@ def _overlap(U, V):
     n_u, n_dir, d, p = U.shape
     n_v = V.shape[0]
     # (n_dir, d, n_v * p): every V basis side by side, one matrix product per block.
+    # A view when V is laid out by _side_by_side (training bases), a copy otherwise.
     Vm = V.permute(1, 2, 0, 3).reshape(n_dir, d, n_v * p)
     rows = max(1, _BLOCK_VALUES // max(1, n_dir * p * n_v * p))
     out = []
@@ -98,6 +99,21 @@ def _overlap(U, V):
         M = (Um @ Vm).reshape(n_dir, b, p, n_v, p)
         out.append(M.square().sum(dim=(0, 2, 4)))
     return torch.cat(out, dim=0)
+
+
+def _side_by_side(subspaces):
+    """A float64 copy of bases whose memory :func:`_overlap` reads without copying.
+
+    Shape (n, n_directions, n_features, n_components), as given; the memory is ordered
+    (n_directions, n_features, n, n_components), so that each direction's
+    ``(n_features, n * n_components)`` matrix of all bases side by side is a view. With
+    many features per frame, that saves a copy of every training basis per kernel
+    evaluation.
+    """
+    n, n_dir, d, p = subspaces.shape
+    store = np.empty((n_dir, d, n, p), dtype=np.float64)
+    store[...] = subspaces.transpose(1, 2, 0, 3)
+    return store.transpose(2, 0, 1, 3)
 
 
 def _check_orthonormal(subspaces):
@@ -441,7 +457,7 @@ class SubspaceKernel(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         desc = self._unpack(X, reset=True)
-        self.subspaces_ = np.array(desc.subspaces, dtype=np.float64)
+        self.subspaces_ = _side_by_side(desc.subspaces)
         self.gamma_ = None
         if self.kernel == "projection_rbf":
             if self.gamma is not None:

@@ -13,6 +13,8 @@ from skdsp import (
     FrameNormalizer,
     FrameScaler,
     MaxPooling,
+    PPVPooling,
+    RandomConvolutionFrames,
     RankPooling,
     SVMPooling,
 )
@@ -70,6 +72,14 @@ def sequence_estimators(n_features=5, *, max_iter=5):
         "SVMPooling": SVMPooling(random_state=0),
         "FrameScaler": FrameScaler(),
         "FrameNormalizer": FrameNormalizer(),
+        "PPVPooling": PPVPooling(),
+        "RandomConvolutionFrames": RandomConvolutionFrames(
+            n_features=168, device="cpu", random_state=0
+        ),
+        "RandomConvolutionFrames-response": RandomConvolutionFrames(
+            n_features=168, output="response", padding="alternate", device="cpu",
+            random_state=0,
+        ),
     }
 
 

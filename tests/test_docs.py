@@ -56,3 +56,17 @@ def test_offline_check_finds_remote_resources(tmp_path):
     ):
         assert url in page
     assert "example.org" not in page  # links are followed by readers, not loaded
+
+
+def test_every_accuracy_on_the_sequences_page_is_in_its_tables():
+    """The same rule for the sequences page and the tables bench_sequences.py writes."""
+    guide = DOCS / "user_guide"
+    prose = (guide / "sequences.rst").read_text(encoding="utf-8")
+    tables = "".join(
+        (guide / name).read_text(encoding="utf-8")
+        for name in ("sequences_table.rst", "sequences_variants_table.rst")
+    )
+    measured = set(re.findall(r"\b[01]\.\d{3}\b", tables))
+    quoted = re.findall(r"\b[01]\.\d{3}\b", prose)
+    assert quoted, "the sequences page quotes no accuracy at all"
+    assert sorted(set(quoted) - measured) == []

@@ -337,3 +337,17 @@ def test_grid_search_over_dsp_kernel_and_svc_with_cached_pooling(tmp_path, monke
     fits.clear()
     clone(pipe).set_params(svc__C=5.0, subspacekernel__gamma=0.5).fit(videos, y)
     assert fits == []  # pooling came from the cache
+
+
+def test_training_bases_are_stored_so_the_kernel_reads_them_without_a_copy():
+    rng = np.random.default_rng(0)
+    bases = np.linalg.qr(rng.normal(size=(7, 2, 30, 3)))[0]
+    X = pack_descriptors(bases)
+    kernel = SubspaceKernel(mean_weight=0).fit(X)
+    assert kernel.subspaces_.shape == (7, 2, 30, 3)
+    np.testing.assert_array_equal(kernel.subspaces_, bases)
+    side_by_side = torch.as_tensor(kernel.subspaces_).permute(1, 2, 0, 3)
+    assert side_by_side.is_contiguous()  # the (n_features, n_videos * p) matrix is a view
+    np.testing.assert_allclose(
+        kernel.transform(X), projection_rbf_kernel(bases, gamma=kernel.gamma_, normalize=True)
+    )

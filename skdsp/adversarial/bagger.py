@@ -27,15 +27,20 @@ _ATTACKS = ("uap", "fgsm", "pgd", "deepfool", "noise", "shift")
 _UNIVERSAL = ("uap", "shift")
 # Frames per batched attack call: bounds the (batch, n_classes, n_features) Jacobian.
 _CHUNK = 512
+# max_train_frames="auto": about this many values (frames x features), within these
+# bounds on the number of frames.
+_AUTO_TRAIN_VALUES = 2**20
+_AUTO_TRAIN_FRAMES = (1_000, 20_000)
 
 
 class AdversarialBagger(TransformerMixin, BaseEstimator):
     """Turn videos into positive bags (their frames) and negative bags (adversarially
     perturbed frames).
 
-    ``fit`` trains a per-frame classifier on every frame of the training videos, each
-    frame labelled with its video's label, and, for ``attack="uap"``, computes one
-    universal adversarial perturbation against it on the training frames.
+    ``fit`` trains a per-frame classifier on the frames of the training videos (all
+    of them, or a random subset of ``max_train_frames``), each frame labelled with its
+    video's label, and, for ``attack="uap"``, computes one universal adversarial
+    perturbation against it on the same frames.
     ``transform`` returns :class:`~skdsp.Bags`: the (normalised) frames of each video as
     the positive bag and their perturbed copies as the negative bag, ready for
     :class:`~skdsp.DiscriminativeSubspacePooling`. Per-frame attacks at transform time
@@ -87,6 +92,15 @@ default=None
         ``"pgd"``: step length; ``2.5 * eps / n_steps`` when None.
     batch_size : int, default=64
         ``"uap"``: frames attacked together in one DeepFool call.
+    max_train_frames : int or "auto", default="auto"
+        Most training frames the classifier is trained on and the universal
+        perturbation (or the shift's fooling rate) is computed on: beyond it, that
+        many are drawn at random (without replacement) from all training frames.
+        ``"auto"``: as many as fit in about a million values (frames times
+        features), at least 1,000 and at most 20,000 frames: every raw frame of
+        the shipped data sets is used, while many long recordings, or frames of
+        a thousand features, are subsampled. Per-frame attacks still perturb
+        every frame.
     uap_update : {"sequential", "sum"}, default="sequential"
         ``"uap"``: how a minibatch's DeepFool perturbations update ``v`` (see
         :func:`skdsp.adversarial.universal_perturbation`).
@@ -117,7 +131,8 @@ default=None
         Norm (in ``norm``) of ``perturbation_``; for per-frame attacks, the mean norm
         of the perturbations of the training frames.
     fooling_rate_ : float
-        Fraction of training frames whose predicted class changes under the attack.
+        Fraction of training frames whose predicted class changes under the attack
+        (of the ``max_train_frames`` drawn, for ``"uap"`` and ``"shift"``).
     n_features_in_ : int
         Features per frame.
     n_passes_ : int
@@ -154,6 +169,7 @@ default=None
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "step_size": [None, Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_train_frames": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "uap_update": [StrOptions({"sum", "sequential"})],
         "device": "no_validation",
         "random_state": ["random_state"],
@@ -175,6 +191,7 @@ default=None
         n_steps=10,
         step_size=None,
         batch_size=64,
+        max_train_frames="auto",
         uap_update="sequential",
         device="auto",
         random_state=None,
@@ -193,6 +210,7 @@ default=None
         self.n_steps = n_steps
         self.step_size = step_size
         self.batch_size = batch_size
+        self.max_train_frames = max_train_frames
         self.uap_update = uap_update
         self.device = device
         self.random_state = random_state
@@ -317,11 +335,14 @@ default=None
         )
 
         positive = [self._prepare(v) for v in videos]
-        lengths = [v.shape[0] for v in positive]
-        frames = _stack_frames(positive, torch.float32)
-        frame_labels = np.repeat(y_enc, lengths).astype(np.int64)
+        n_features = positive[0].shape[1]
+        limit = (
+            auto_train_frames(n_features)
+            if self.max_train_frames == "auto"
+            else self.max_train_frames
+        )
+        frames, frame_labels, every_frame = _training_frames(positive, y_enc, limit, rng)
 
-        n_features = frames.shape[1]
         n_classes = encoder.classes_.shape[0]
         net = build_frame_classifier(self.classifier, n_features, n_classes)
         prefix = len("classifier__")
@@ -372,6 +393,9 @@ default=None
                 module, x, v.to(device=device, dtype=x.dtype), batch_size=4096
             )
         else:
+            if not every_frame:  # every frame gets its own perturbation
+                frames = _stack_frames(positive, _dtype(module))
+                x = torch.as_tensor(frames, device=device)
             r = self._per_frame(module, x, positive, device)
             self.perturbation_ = None
             self.fooling_rate_ = attacks.fooling_rate(module, x, r, batch_size=4096)
@@ -497,7 +521,7 @@ def _stack_frames(positive, dtype):
     bad = ~np.isfinite(frames).all(axis=1)
     if bad.any():
         video = _video_of_row(positive, int(np.flatnonzero(bad)[0]))
-        peak = max(float(np.abs(v).max()) for v in positive)
+        peak = max(float(np.abs(v).max()) for v in positive if v.size)
         raise ValueError(
             f"X[{video}] has values beyond the range of the per-frame classifier's "
             f"{np_dtype} (the largest magnitude is {peak:.3g}); use normalize=True, or "
@@ -523,6 +547,41 @@ def _check_trained(net, frames):
             f"{float(np.abs(frames).max()):.3g}. Use normalize=True, or rescale the "
             "features (e.g. with FrameScaler)."
         )
+
+
+def auto_train_frames(n_features):
+    """Training frames of ``max_train_frames="auto"`` for frames of ``n_features``."""
+    low, high = _AUTO_TRAIN_FRAMES
+    return int(min(high, max(low, _AUTO_TRAIN_VALUES // n_features)))
+
+
+def _training_frames(positive, labels, limit, rng):
+    """The frames the classifier and the perturbation are fitted on, and their labels.
+
+    All frames when there are at most ``limit``; otherwise ``limit`` of them drawn
+    without replacement (kept in video and time order), gathered without first
+    concatenating every frame. Cast to float32 by :func:`_stack_frames`.
+
+    Returns
+    -------
+    frames : ndarray of shape (n_selected, n_features), float32
+    frame_labels : ndarray of shape (n_selected,), int64
+    every_frame : bool
+    """
+    lengths = np.array([p.shape[0] for p in positive])
+    total = int(lengths.sum())
+    if total <= limit:
+        frames = _stack_frames(positive, torch.float32)
+        return frames, np.repeat(labels, lengths).astype(np.int64), True
+    chosen = np.sort(rng.choice(total, size=limit, replace=False))
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    video = np.searchsorted(bounds, chosen, side="right") - 1
+    cuts = np.searchsorted(video, np.arange(len(positive) + 1))
+    # One (possibly empty) block per video, so that an error names the right video.
+    subset = [p[chosen[a:b] - bounds[v]] for v, (p, a, b) in enumerate(
+        zip(positive, cuts[:-1], cuts[1:])
+    )]
+    return _stack_frames(subset, torch.float32), labels[video].astype(np.int64), False
 
 
 def _split(positive, r):

@@ -26,7 +26,7 @@ from skdsp.utils.numerics import l2_normalize, power_of_four_scale, stable_mean,
 from skdsp.utils.random import draw_seed
 from skdsp.utils.validation import check_videos, stack_videos
 
-__all__ = ["AveragePooling", "MaxPooling", "RankPooling", "SVMPooling"]
+__all__ = ["AveragePooling", "MaxPooling", "RankPooling", "SVMPooling", "PPVPooling"]
 
 # Videos are padded and solved in chunks of at most this many values, so that a large
 # collection never needs one (n_videos, n_frames, n_features) block in memory.
@@ -167,6 +167,34 @@ class MaxPooling(_VideoPooling):
 
     def _pool(self, videos):
         return np.stack([v.max(axis=0) for v in videos]).astype(np.float64, copy=False)
+
+
+class PPVPooling(_VideoPooling):
+    """Proportion of positive values of each feature over each video's frames.
+
+    MiniRocket's pooling (Dempster, Schmidt and Webb, 2021): on the frames of
+    :class:`~skdsp.RandomConvolutionFrames` (either output), feature ``j`` of a video
+    is the fraction of its frames where the response exceeds the bias, which is
+    exactly MiniRocket's feature for that kernel, dilation and bias (a kernel without
+    padding counts the frames where it overhangs an end as not positive, so its
+    value is MiniRocket's times the fraction of frames where it fits).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Features per frame seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdsp import PPVPooling
+    >>> videos = [np.array([[1., -1.], [2., 0.], [-3., 5.], [4., 6.]])]
+    >>> PPVPooling().fit_transform(videos)
+    array([[0.75, 0.5 ]])
+    """
+
+    def _pool(self, videos):
+        return np.stack([np.count_nonzero(v > 0, axis=0) / v.shape[0] for v in videos])
 
 
 def _chunks(videos):
