@@ -22,6 +22,8 @@ __all__ = ["DSPResult", "check_negative_range", "resolve_dtype", "solve_dsp"]
 _SOLVERS = ("batched", "pymanopt")
 #: Iterations every start runs before each video keeps its best one.
 SCREEN_ITER = 10
+#: Numbers (data, Gram matrix and metric) a batch holds at most, whatever batch_size.
+MAX_BATCH_VALUES = 2**27
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -324,10 +326,11 @@ def solve_dsp(
     dtype : {"float32", "float64"} or torch.dtype, default="float32"
     batch_size : int, default=1024
         Problems (a video from one of its starts) solved together, so
-        ``batch_size // n_init`` videos at a time. Bounds memory: about ``batch_size *
-        N * (n_features + 2 min(N, n_features))`` numbers, with ``N`` the largest
-        ``n_frames + n_negatives`` of a batch (the padded data and, when ``N <
-        n_features``, their Gram matrix and the solver's metric). No step holds a
+        ``batch_size // n_init`` videos at a time. A batch holds about ``batch_size * N
+        * (n_features + 2 min(N, n_features))`` numbers, with ``N`` the padded
+        ``n_frames + n_negatives`` of its videos (the data and, when ``N <
+        n_features``, their Gram matrix and the solver's metric), and fewer videos are
+        solved together where that would pass ``2**27`` numbers (512 MB in float32). No step holds a
         matrix of ``n_frames x n_frames`` beyond the smaller of ``n_frames`` and
         ``n_features``, except the temporal term's dense path for videos of at most
         96 frames (see :func:`~skdsp.pooling.order_term`).
@@ -471,11 +474,15 @@ def solve_validated(
     # Videos padded to the same lengths share batches.
     shapes = np.array([(_padded_length(len(v)), _padded_length(len(z)))
                        for v, z in zip(videos, negatives)])
-    # Every start of a video is a problem of its own while starts are compared.
-    per_chunk = max(1, batch_size // _n_starts(n_init, n_components))
+    # Every start of a video is a problem of its own while starts are compared; a
+    # batch holds at most batch_size problems and about MAX_BATCH_VALUES numbers.
+    n_starts = _n_starts(n_init, n_components)
     chunks = []
     for shape in np.unique(shapes, axis=0)[::-1]:
         members = np.flatnonzero((shapes == shape).all(axis=1))
+        rows = int(shape.sum())
+        values = rows * (d + 2 * min(rows, d))
+        per_chunk = max(1, min(batch_size, MAX_BATCH_VALUES // values) // n_starts)
         chunks += [members[i : i + per_chunk] for i in range(0, len(members), per_chunk)]
 
     subspaces = np.zeros((n_videos, d, p), dtype=torch.empty((), dtype=dtype).numpy().dtype)
