@@ -56,8 +56,8 @@ def published_pipeline(*, device="auto", random_state=None):
     A single universal adversarial perturbation against a per-frame classifier makes
     the negative bags; DSP with margin 1, summed terms, ``C = lambda = 1`` (so an order
     weight of 0.5), ``eta = 1e-3``, ``p = 3`` hyperplanes, 100 iterations of Riemannian
-    conjugate gradient, forward and time-reversed subspaces; a projection RBF kernel on
-    the subspaces and an SVM.
+    conjugate gradient from one PCA start (``n_init=1``), forward and time-reversed
+    subspaces; a projection RBF kernel on the subspaces and an SVM.
 
     Parameters
     ----------
@@ -83,6 +83,7 @@ def published_pipeline(*, device="auto", random_state=None):
             bidirectional=True,
             include_mean=False,
             max_iter=100,
+            n_init=1,
             device=device,
             random_state=random_state,
         ),

@@ -64,6 +64,7 @@ def test_published_preset_is_the_paper():
     assert params["discriminativesubspacepooling__order_weight"] == 0.5
     assert params["discriminativesubspacepooling__eta"] == 1e-3
     assert params["discriminativesubspacepooling__max_iter"] == 100
+    assert params["discriminativesubspacepooling__n_init"] == 1  # one PCA start
     assert params["discriminativesubspacepooling__bidirectional"] is True
     assert params["discriminativesubspacepooling__include_mean"] is False
     assert params["subspacekernel__mean_weight"] == 0.0
