@@ -3,6 +3,7 @@
 import glob
 import os
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -280,3 +281,36 @@ def test_tvl1_needs_contrib():
         pytest.skip("opencv-contrib is installed")
     with pytest.raises(ImportError, match="opencv-contrib-python-headless"):
         FlowFeatureExtractor(method="tvl1").fit()
+
+
+@pytest.mark.parametrize(
+    "bad, problem",
+    [
+        (lambda n, d: np.ones((n, d - 1), np.float32), "shape"),
+        (lambda n, d: np.ones((n + 1, d), np.float32), "shape"),
+        (lambda n, d: np.full((n, d), np.nan, np.float32), "not finite"),
+        (lambda n, d: np.ones((n, d), np.float64), "dtype"),
+    ],
+)
+def test_invalid_cache_entry_is_recomputed(videos, tmp_path, bad, problem):
+    ext = FlowFeatureExtractor(cache_dir=tmp_path).fit()
+    video = videos[0]
+    expected = ext.transform([video])[0]
+    [path] = glob.glob(str(tmp_path / "*" / f"{hash_array(video)}.npy"))
+    np.save(path, bad(*expected.shape))
+    with pytest.warns(RuntimeWarning, match=f"invalid cache entry.*{problem}"):
+        got = ext.transform([video])[0]
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.load(path), expected)  # and the entry is repaired
+
+
+def test_unusable_cache_dir_fails_before_any_flow(videos, tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+
+    def boom(*args, **kwargs):
+        raise AssertionError("flow was computed before the cache was checked")
+
+    monkeypatch.setattr(flow_extractor_module, "optical_flow", boom)
+    with pytest.raises(OSError, match=re.escape(str(not_a_folder))):
+        FlowFeatureExtractor(cache_dir=not_a_folder).fit().transform(videos[:2])

@@ -370,7 +370,9 @@ default=None
                 preprocessing=ext.preprocessing_.as_dict(),
                 precision="float16" if ext._get_runtime()["amp"] else "float32",
             )
-        return FeatureCache(self.cache_dir, settings)
+        return FeatureCache(
+            self.cache_dir, settings, n_features=self.n_features_out_, dtype=np.float32
+        )
 
     # -- transform ---------------------------------------------------------------
 
@@ -395,9 +397,14 @@ default=None
         keys = [None] * len(items)
         if cache is not None:
             for i, (kind, video) in enumerate(items):
-                keys[i] = hash_file(video) if kind == "file" else hash_array(video)
-                out[i] = cache.load(keys[i])
+                if kind == "file":
+                    keys[i], n_pairs = hash_file(video), None
+                else:
+                    keys[i], n_pairs = hash_array(video), len(self._sample(video)) - 1
+                out[i] = cache.load(keys[i], n_frames=n_pairs)
         todo = [i for i in range(len(items)) if out[i] is None]
+        if cache is not None and todo:
+            cache.check_writable()
         progress = self._progress(len(items), len(items) - len(todo))
 
         def finish(i, features):
@@ -420,8 +427,11 @@ default=None
                 progress.close()
         return out
 
+    # Both streams keep the same frames of an array video.
+    _sample = FrameFeatureExtractor._sample
+
     def _array_features(self, video):
-        frames = video[:: self.step or 1][: self.max_frames]
+        frames = self._sample(video)
         if self.resize is not None:
             frames = _resize_frames(frames, self.resize)
         parts = []
