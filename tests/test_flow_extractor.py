@@ -314,3 +314,13 @@ def test_unusable_cache_dir_fails_before_any_flow(videos, tmp_path, monkeypatch)
     monkeypatch.setattr(flow_extractor_module, "optical_flow", boom)
     with pytest.raises(OSError, match=re.escape(str(not_a_folder))):
         FlowFeatureExtractor(cache_dir=not_a_folder).fit().transform(videos[:2])
+
+
+def test_progress_bar_only_when_verbose_and_counts_cached_videos(videos, tmp_path, capsys):
+    quiet = FlowFeatureExtractor(cache_dir=tmp_path).fit()
+    quiet.transform(videos[:1])
+    assert capsys.readouterr().err == ""
+    clone(quiet).set_params(verbose=1).fit().transform(videos[:2])
+    err = capsys.readouterr().err
+    assert "videos" in err and "1/2" in err and "2/2" in err  # starts at the cached one
+    assert "0/2" not in err

@@ -21,7 +21,14 @@ import warnings
 
 import numpy as np
 
-__all__ = ["FeatureCache", "hash_file", "hash_array", "hash_settings", "file_digest"]
+__all__ = [
+    "FeatureCache",
+    "cached_features",
+    "hash_file",
+    "hash_array",
+    "hash_settings",
+    "file_digest",
+]
 
 _TMP_PREFIX = ".tmp-"
 
@@ -208,3 +215,74 @@ class FeatureCache:
                 except OSError:
                     pass
         return n
+
+
+def cached_features(items, cache, *, n_rows, compute_array, compute_files, verbose=0):
+    """Features of every video: read from ``cache`` where it holds them, else computed.
+
+    The loop both feature extractors run. Every video is looked up first, so that a
+    cache that cannot be written fails before any work, and computed features are
+    saved as soon as each video is done, so that an interrupted run resumes.
+
+    Parameters
+    ----------
+    items : list of (str, object)
+        ``("file", path)`` or ``("array", frames)`` per video, in output order.
+    cache : FeatureCache or None
+        None computes everything.
+    n_rows : callable
+        ``n_rows(frames)``: the number of feature rows of an array video, which a
+        cached entry must have. (A file's is not known before decoding.)
+    compute_array : callable
+        ``compute_array(frames)``: the features of an array video.
+    compute_files : callable
+        ``compute_files(files, finish)`` with ``files`` a list of ``(index, path)``:
+        computes the features of those files and calls ``finish(index, features)``
+        for each.
+    verbose : int, default=0
+        A progress bar over the videos when positive.
+
+    Returns
+    -------
+    features : list of ndarray of shape (n_rows_i, n_features)
+    """
+    out = [None] * len(items)
+    keys = [None] * len(items)
+    if cache is not None:
+        for i, (kind, video) in enumerate(items):
+            if kind == "file":
+                keys[i], rows = hash_file(video), None
+            else:
+                keys[i], rows = hash_array(video), n_rows(video)
+            out[i] = cache.load(keys[i], n_frames=rows)
+    todo = [i for i in range(len(items)) if out[i] is None]
+    if cache is not None and todo:
+        cache.check_writable()
+    progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=len(items), initial=len(items) - len(todo), desc="videos",
+                        unit="video")
+
+    def finish(i, features):
+        if features.shape[0] == 0:
+            raise ValueError(f"X[{i}]: no frames were kept.")
+        out[i] = features
+        if cache is not None:
+            cache.save(keys[i], features)
+        if progress is not None:
+            progress.update(1)
+
+    try:
+        for i in todo:
+            kind, video = items[i]
+            if kind == "array":
+                finish(i, compute_array(video))
+        files = [(i, items[i][1]) for i in todo if items[i][0] == "file"]
+        if files:
+            compute_files(files, finish)
+    finally:
+        if progress is not None:
+            progress.close()
+    return out

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skdsp.utils.device import resolve_device
 from skdsp.video.backbones import load_backbone
-from skdsp.video.cache import FeatureCache, hash_array, hash_file
+from skdsp.video.cache import FeatureCache, cached_features
 from skdsp.video.io import check_sampling, iter_video_frames
 from skdsp.video.preprocess import check_preprocessing, preprocess_frames
 
@@ -496,47 +496,22 @@ default=None
         check_is_fitted(self, "backbone_")
         items = self._check_inputs(X)
         runtime = self._get_runtime()
-        cache = self._cache(runtime)
-        out = [None] * len(items)
-        keys = [None] * len(items)
-        if cache is not None:
-            for i, (kind, video) in enumerate(items):
-                if kind == "file":
-                    keys[i], n_frames = hash_file(video), None
-                else:
-                    keys[i], n_frames = hash_array(video), len(self._sample(video))
-                out[i] = cache.load(keys[i], n_frames=n_frames)
-        todo = [i for i in range(len(items)) if out[i] is None]
-        if cache is not None and todo:
-            cache.check_writable()
-        progress = self._progress(len(items), len(items) - len(todo))
 
-        def finish(i, features):
-            if features.shape[0] == 0:
-                raise ValueError(f"X[{i}]: no frames were kept.")
-            out[i] = features
-            if cache is not None:
-                cache.save(keys[i], features)
-            if progress is not None:
-                progress.update(1)
+        def embed(video):
+            frames = self._sample(video)
+            return np.concatenate([
+                self._embed(frames[s : s + self.batch_size], runtime)
+                for s in range(0, frames.shape[0], self.batch_size)
+            ])
 
-        try:
-            for i in todo:
-                kind, video = items[i]
-                if kind == "array":
-                    frames = self._sample(video)
-                    chunks = [
-                        self._embed(frames[s : s + self.batch_size], runtime)
-                        for s in range(0, frames.shape[0], self.batch_size)
-                    ]
-                    finish(i, np.concatenate(chunks))
-            files = [(i, items[i][1]) for i in todo if items[i][0] == "file"]
-            if files:
-                self._transform_files(files, runtime, finish)
-        finally:
-            if progress is not None:
-                progress.close()
-        return out
+        return cached_features(
+            items,
+            self._cache(runtime),
+            n_rows=lambda video: len(self._sample(video)),
+            compute_array=embed,
+            compute_files=lambda files, finish: self._transform_files(files, runtime, finish),
+            verbose=self.verbose,
+        )
 
     def _sample(self, frames):
         """The frames of an array video that ``step`` and ``max_frames`` keep."""
@@ -568,13 +543,6 @@ default=None
                 if not parts:
                     raise ValueError(f"No frames were kept from {dict(files)[index]!r}.")
                 finish(index, np.concatenate(parts))
-
-    def _progress(self, total, done):
-        if not self.verbose:
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, initial=done, desc="videos", unit="video")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

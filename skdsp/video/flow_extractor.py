@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skdsp.video.cache import FeatureCache, hash_array, hash_file
+from skdsp.video.cache import FeatureCache, cached_features
 from skdsp.video.extractor import (
     FrameFeatureExtractor,
     _file_chunks,
@@ -391,41 +391,14 @@ default=None
             frames, in time order.
         """
         check_is_fitted(self, "n_features_out_")
-        items = self._check_inputs(X)
-        cache = self._cache()
-        out = [None] * len(items)
-        keys = [None] * len(items)
-        if cache is not None:
-            for i, (kind, video) in enumerate(items):
-                if kind == "file":
-                    keys[i], n_pairs = hash_file(video), None
-                else:
-                    keys[i], n_pairs = hash_array(video), len(self._sample(video)) - 1
-                out[i] = cache.load(keys[i], n_frames=n_pairs)
-        todo = [i for i in range(len(items)) if out[i] is None]
-        if cache is not None and todo:
-            cache.check_writable()
-        progress = self._progress(len(items), len(items) - len(todo))
-
-        def finish(i, features):
-            out[i] = features
-            if cache is not None:
-                cache.save(keys[i], features)
-            if progress is not None:
-                progress.update(1)
-
-        try:
-            for i in todo:
-                kind, video = items[i]
-                if kind == "array":
-                    finish(i, self._array_features(video))
-            files = [(i, items[i][1]) for i in todo if items[i][0] == "file"]
-            if files:
-                self._transform_files(files, finish)
-        finally:
-            if progress is not None:
-                progress.close()
-        return out
+        return cached_features(
+            self._check_inputs(X),
+            self._cache(),
+            n_rows=lambda video: len(self._sample(video)) - 1,
+            compute_array=self._array_features,
+            compute_files=self._transform_files,
+            verbose=self.verbose,
+        )
 
     # Both streams keep the same frames of an array video.
     _sample = FrameFeatureExtractor._sample
@@ -489,13 +462,6 @@ default=None
                 if video["seen"] < 2:
                     raise ValueError(self._too_short(index, video["seen"], paths[index]))
                 finish(index, np.concatenate(video["parts"]))
-
-    def _progress(self, total, done):
-        if not self.verbose:
-            return None
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, initial=done, desc="videos", unit="video")
 
     def get_feature_names_out(self, input_features=None):
         """Names of the per-frame feature columns.
