@@ -9,6 +9,7 @@ per pair of classes, and the right direction within the zoom and pan pairs.
 
     python benchmarks/bench_two_stream.py                # every variant (minutes)
     python benchmarks/bench_two_stream.py --quick        # the example's settings only
+    python benchmarks/bench_two_stream.py --rst docs/user_guide/two_stream_table.rst
 
 Results depend slightly on the number of torch threads (floating-point sums in the
 solver are ordered differently), so the script fixes it (``--threads``, default 1).
@@ -17,6 +18,9 @@ solver are ordered differently), so the script fixes it (``--threads``, default 
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
+import platform
 import tempfile
 import time
 
@@ -36,14 +40,19 @@ VARIANTS = {
     "Farneback, 1x1 grid": {"grid": (1, 1), "method": "farneback"},
     "CNN on flow images (block 10)": {"kind": "cnn"},
 }
+EXAMPLE = next(iter(VARIANTS))
+APPEARANCE = "(appearance only)"
+POOLINGS = ("average", "rank", "DSP")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the example's settings only")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--rst", help="also write the tables as reStructuredText here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    started = time.perf_counter()
 
     from joblib import Memory
     from sklearn.base import clone
@@ -98,39 +107,44 @@ def main(argv=None):
 
     print(f"{'variant':<42}{'stream':<24}{'pooling':<9}{'all':>6}"
           + "".join(f"{a.split('_')[0]:>7}" for a, _ in pairs) + f"{'dir zoom':>10}{'dir pan':>9}")
+    results = {}  # (variant, stream, pooling) -> scores, or the message of a failure
 
-    def row(variant, stream, pool, pred, seconds):
-        cls = [np.mean(pred[np.isin(y, p)] == y[np.isin(y, p)]) for p in pairs]
+    def scores(pred):
+        per_pair = [np.mean(pred[np.isin(y, p)] == y[np.isin(y, p)]) for p in pairs]
         direction = []
         for p in pairs[:2]:
             kept = np.isin(y, p) & np.isin(pred, p)
             direction.append(np.mean(pred[kept] == y[kept]))
-        print(f"{variant:<42}{stream:<24}{pool:<9}{np.mean(pred == y):>6.1%}"
-              + "".join(f"{c:>7.0%}" for c in cls)
-              + f"{direction[0]:>10.0%}{direction[1]:>9.0%}   ({seconds:.0f} s)", flush=True)
+        return {"all": np.mean(pred == y), "pairs": per_pair, "direction": direction}
 
     def run(variant, stream, pool, steps, X):
         start = time.perf_counter()
+        label = f"{variant:<42}{stream:<24}{pool:<9}"
         try:
-            pred = predict(steps, X)
+            result = scores(predict(steps, X))
         except ValueError as exc:  # a variant that breaks a step is reported, not fatal
-            print(f"{variant:<42}{stream:<24}{pool:<9} failed: {exc}", flush=True)
+            results[variant, stream, pool] = str(exc)
+            print(f"{label} failed: {exc}", flush=True)
             return
-        row(variant, stream, pool, pred, time.perf_counter() - start)
+        results[variant, stream, pool] = result
+        print(f"{label}{result['all']:>6.1%}"
+              + "".join(f"{c:>7.0%}" for c in result["pairs"])
+              + "".join(f"{d:>{w}.0%}" for d, w in zip(result["direction"], (10, 9)))
+              + f"   ({time.perf_counter() - start:.0f} s)", flush=True)
 
-    for pool in ("average", "rank", "DSP"):
-        run("(appearance only)", "RGB", pool, pooling(pool), rgb)
+    for pool in POOLINGS:
+        run(APPEARANCE, "RGB", pool, pooling(pool), rgb)
     variants = list(VARIANTS.items())[:1] if args.quick else VARIANTS.items()
     for variant, params in variants:
         if params.get("kind") == "cnn":
             params = {**params, "image_extractor": FrameFeatureExtractor(**cnn)}
         flow = np.stack(FlowFeatureExtractor(**params).fit_transform(videos))
         both = Streams(rgb=rgb, flow=flow)
-        for pool in ("average", "rank", "DSP"):
+        for pool in POOLINGS:
             run(variant, "flow", pool, pooling(pool), flow)
             union = StreamUnion([("rgb", pooling(pool)), ("flow", pooling(pool))])
             run(variant, "two-stream, cv", pool, union, both)
-        if variant == next(iter(VARIANTS)):  # the fusion's variants, on the example's
+        if variant == EXAMPLE:  # the fusion's variants, on the example's
             for weights in ("alignment", (0.5, 0.5)):
                 for pool in ("rank", "DSP"):
                     union = StreamUnion(
@@ -138,6 +152,92 @@ def main(argv=None):
                     )
                     label = weights if isinstance(weights, str) else "equal"
                     run(variant, f"two-stream, {label}", pool, union, both)
+    if args.rst:
+        with open(args.rst, "w") as fh:
+            fh.write(to_rst(results, pairs, args.threads, time.perf_counter() - started))
+        print(f"wrote {args.rst}")
+
+
+def percent(value, decimals):
+    return f"{100 * value:.{decimals}f} %"
+
+
+def to_rst(results, pairs, threads, seconds):
+    """The two tables of docs/user_guide/two_stream_table.rst."""
+
+    def cell(key):
+        result = results.get(key)
+        if result is None:
+            return ""
+        return "fails" if isinstance(result, str) else percent(result["all"], 1)
+
+    out = [
+        ".. This file is generated by ``python benchmarks/bench_two_stream.py --rst",
+        "   docs/user_guide/two_stream_table.rst``; edit the script, not this file.",
+        "",
+        "Videos in the right class of eight: the RGB stream alone, then every variant of the",
+        "flow features (the first is the gallery example's setting) alone and fused with the",
+        'RGB stream (weights chosen by ``"cv"``):',
+        "",
+        ".. list-table::",
+        "   :header-rows: 2",
+        "   :widths: 34 9 9 9 9 9 9",
+        "",
+        "   * - stream",
+        "     - one stream",
+        "     -",
+        "     -",
+        "     - two streams",
+        "     -",
+        "     -",
+        "   * -",
+        *(f"     - {pool}" for pool in POOLINGS * 2),
+        "   * - RGB (appearance)",
+        *(f"     - {cell((APPEARANCE, 'RGB', pool))}".rstrip() for pool in POOLINGS),
+        *(["     -"] * len(POOLINGS)),
+    ]
+    flow_variants = dict.fromkeys(v for v, _, _ in results if v != APPEARANCE)
+    for variant in flow_variants:
+        out.append(f"   * - flow: {variant}")
+        for stream in ("flow", "two-stream, cv"):
+            out += [f"     - {cell((variant, stream, pool))}" for pool in POOLINGS]
+
+    columns = ["stream", "pooling", "all", *(a.split("_")[0] for a, _ in pairs),
+               "dir zoom", "dir pan"]
+    out += [
+        "",
+        "The example's setting in detail (per pair: videos of the pair in the right class;",
+        '"dir": right direction among the videos put in the pair), with the other ways of',
+        "weighting the two kernels:",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 22 10 8 8 8 8 8 8 8",
+        "",
+        f"   * - {columns[0]}",
+        *(f"     - {c}" for c in columns[1:]),
+    ]
+    for (variant, stream, pool), result in results.items():
+        if variant not in (APPEARANCE, EXAMPLE):
+            continue
+        if stream.startswith("two-stream, "):
+            stream = f"two streams, weights {stream.split(', ')[1]}"
+        cells = (["fails"] + [""] * (len(columns) - 3) if isinstance(result, str) else
+                 [percent(result["all"], 1)]
+                 + [percent(v, 0) for v in (*result["pairs"], *result["direction"])])
+        out += [f"   * - {stream}", f"     - {pool}", *(f"     - {c}".rstrip() for c in cells)]
+
+    failures = [f"{v}, {s}, {p}: {r}" for (v, s, p), r in results.items() if isinstance(r, str)]
+    out += ["", *(f"Failed ({f})." for f in failures)] if failures else []
+    out += [
+        "",
+        f"Measured {datetime.date.today().isoformat()} on a {os.cpu_count()}-core "
+        f"{platform.machine()} CPU, {'one' if threads == 1 else threads} torch "
+        f"thread{'s' * (threads != 1)}, "
+        f"{seconds / 60:.0f} minutes in all, with ``python benchmarks/bench_two_stream.py``.",
+        "",
+    ]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":

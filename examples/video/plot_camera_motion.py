@@ -254,16 +254,18 @@ for method in poolings:
 # -------------------
 #
 # Average pooling sees the same set of frames in a video and in its reversal, so on
-# RGB features it can only give both the same answer, and its "right direction" is
-# 50 % by construction. Flow is different: playing a video backwards turns every flow
-# vector around, so motion features carry the direction of time *in each frame*, and
-# even their average tells a zoom in from a zoom out, and a pan to the right from one
-# to the left.
+# RGB features it gives both the same descriptor, up to rounding in the last digits:
+# its "right direction" is chance, and where it strays from 50 % above, rounding
+# tipped near-identical descriptors one way or the other. Flow is different: playing a
+# video backwards turns every flow vector around, so motion features carry the
+# direction of time *in each frame*, and even their average tells a zoom in from a
+# zoom out, and a pan to the right from one to the left.
 #
-# Fades and focus pulls barely move anything: the flow stream sees a still camera
-# there and cannot say which way time runs, while appearance (brightness, sharpness)
-# can. The streams know different things, which is what a two-stream model is for:
+# Fades and focus pulls barely move anything: the flow stream gets them wrong more
+# often than zooms and pans, while appearance (brightness, sharpness) recognises
+# them. The streams know different things, which is what a two-stream model is for:
 # DSP on the two streams, with the weights chosen on the training videos, is the best
-# of all the rows above. Rank pooling gains from the second stream too, but less: it
-# describes how the frame features change over time, and flow features of a camera
-# motion hardly change.
+# of all the rows above. Rank pooling gains from the second stream too, but ends below
+# it: rank pooling describes how the frame features change over time, and flow
+# features of a camera motion hardly change, so on flow alone it is far behind average
+# pooling and DSP.
