@@ -14,7 +14,9 @@ run ``--max-iter`` iterations on the same problems in the same run:
 Times are medians over interleaved rounds (one batched solve of all videos, then one
 pymanopt solve of the first ``--pymanopt-videos``), wall clock and process CPU time;
 the speed-up is the median of the per-round ratios. Objectives are compared on all
-videos.
+videos. Both solvers get ``--threads`` threads, torch's and the BLAS's that pymanopt's
+NumPy calls use: with more BLAS threads than free cores, pymanopt slows down two- to
+fourfold on a busy machine, which would flatter the batched solver.
 
     python benchmarks/bench_solvers.py
     python benchmarks/bench_solvers.py --frames 48 512 --repeats 5
@@ -144,11 +146,17 @@ def main(argv=None):
 
         args.n_init = inspect.signature(solve_dsp).parameters["n_init"].default
     torch.set_num_threads(args.threads)
+    from threadpoolctl import threadpool_limits
 
+    with threadpool_limits(args.threads):
+        report(args)
+
+
+def report(args):
     print(f"DSP solvers: {args.videos} videos, d={args.features}, p={args.components}, "
           f"n frames + n negatives, {args.max_iter} iterations, batched in {args.dtype} "
-          f"with n_init={args.n_init}, pymanopt in float64; {args.threads} torch "
-          f"thread(s)")
+          f"with n_init={args.n_init}, pymanopt in float64; {args.threads} thread(s) "
+          f"(torch and BLAS)")
     print(f"machine: {platform.processor() or platform.machine()}, torch "
           f"{torch.__version__}; {args.repeats} interleaved rounds, medians")
     print()
