@@ -460,19 +460,25 @@ default=None
                 out = _forward_features(runtime["module"], x, self.tap_)
         return out.float().cpu().numpy()
 
+    def _model_settings(self, runtime):
+        """What, besides the frames, decides the features (part of a cache key)."""
+        return {
+            "backbone": self.backbone_name_,
+            "weights": self.weights_id_,
+            "tap": list(self.tap_) if self.tap_ is not None else None,
+            "preprocessing": self.preprocessing_.as_dict(),
+            "precision": "float16" if runtime["amp"] else "float32",
+        }
+
     def _cache(self, runtime):
         if self.cache_dir is None:
             return None
         settings = {
             "format": _CACHE_FORMAT,
-            "backbone": self.backbone_name_,
-            "weights": self.weights_id_,
-            "tap": list(self.tap_) if self.tap_ is not None else None,
-            "preprocessing": self.preprocessing_.as_dict(),
+            **self._model_settings(runtime),
             "fps": self.fps,
             "step": self.step,
             "max_frames": self.max_frames,
-            "precision": "float16" if runtime["amp"] else "float32",
         }
         return FeatureCache(
             self.cache_dir, settings, n_features=self.n_features_out_, dtype=np.float32

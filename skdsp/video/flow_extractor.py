@@ -362,14 +362,7 @@ default=None
             settings.update(self._histogram_settings(), normalize=self.normalize)
         else:
             ext = self.image_extractor_
-            settings.update(
-                bound=float(self.bound),
-                backbone=ext.backbone_name_,
-                weights=ext.weights_id_,
-                tap=list(ext.tap_) if ext.tap_ is not None else None,
-                preprocessing=ext.preprocessing_.as_dict(),
-                precision="float16" if ext._get_runtime()["amp"] else "float32",
-            )
+            settings.update(bound=float(self.bound), **ext._model_settings(ext._get_runtime()))
         return FeatureCache(
             self.cache_dir, settings, n_features=self.n_features_out_, dtype=np.float32
         )
