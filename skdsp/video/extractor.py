@@ -111,6 +111,26 @@ class _FileDataset(torch.utils.data.IterableDataset):
         return _file_chunks(items, self.chunk_size, self.read_kwargs, self.resize)
 
 
+def frame_chunks(files, *, chunk_size, read_kwargs, resize, n_workers):
+    """``(index, frames or exception, is_last)`` for each decoded chunk of ``files``.
+
+    Decoded in ``n_workers`` DataLoader worker processes, or, with 0, in a background
+    thread that stays two chunks ahead. ``files`` is a list of ``(index, path)``.
+    """
+    if n_workers > 0:
+        return iter(
+            torch.utils.data.DataLoader(
+                _FileDataset(files, chunk_size, read_kwargs, resize),
+                batch_size=None,
+                num_workers=min(n_workers, len(files)),
+                collate_fn=_identity,
+                worker_init_fn=_worker_init,
+                prefetch_factor=2,
+            )
+        )
+    return _thread_prefetch(_file_chunks(files, chunk_size, read_kwargs, resize))
+
+
 def _worker_init(_):
     torch.set_num_threads(1)
     _end_with_parent()
@@ -524,20 +544,13 @@ default=None
         return frames[:: self.step or 1][: self.max_frames]
 
     def _transform_files(self, files, runtime, finish):
-        read_kwargs = {"fps": self.fps, "step": self.step, "max_frames": self.max_frames}
-        resize = self.preprocessing_.resize
-        if self.n_workers > 0:
-            loader = torch.utils.data.DataLoader(
-                _FileDataset(files, self.batch_size, read_kwargs, resize),
-                batch_size=None,
-                num_workers=min(self.n_workers, len(files)),
-                collate_fn=_identity,
-                worker_init_fn=_worker_init,
-                prefetch_factor=2,
-            )
-            stream = iter(loader)
-        else:
-            stream = _thread_prefetch(_file_chunks(files, self.batch_size, read_kwargs, resize))
+        stream = frame_chunks(
+            files,
+            chunk_size=self.batch_size,
+            read_kwargs={"fps": self.fps, "step": self.step, "max_frames": self.max_frames},
+            resize=self.preprocessing_.resize,
+            n_workers=self.n_workers,
+        )
         pending = {}
         for index, frames, is_last in stream:
             if isinstance(frames, BaseException):

@@ -6,20 +6,12 @@ import numbers
 import os
 
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skdsp.video.cache import FeatureCache, cached_features
-from skdsp.video.extractor import (
-    FrameFeatureExtractor,
-    _file_chunks,
-    _FileDataset,
-    _identity,
-    _thread_prefetch,
-    _worker_init,
-)
+from skdsp.video.extractor import FrameFeatureExtractor, frame_chunks
 from skdsp.video.flow import (
     DIS_PRESETS,
     FLOW_METHODS,
@@ -406,29 +398,20 @@ default=None
             parts.append(self._features(frames[start : start + self.batch_size + 1]))
         return np.concatenate(parts)
 
-    def _frame_chunks(self, files):
-        """``(index, frames or exception, is_last)`` from the RGB stream's decoding."""
-        read_kwargs = {"fps": self.fps, "step": self.step, "max_frames": self.max_frames}
-        if self.n_workers > 0:
-            return iter(
-                torch.utils.data.DataLoader(
-                    _FileDataset(files, self.batch_size, read_kwargs, self.resize),
-                    batch_size=None,
-                    num_workers=min(self.n_workers, len(files)),
-                    collate_fn=_identity,
-                    worker_init_fn=_worker_init,
-                    prefetch_factor=2,
-                )
-            )
-        return _thread_prefetch(_file_chunks(files, self.batch_size, read_kwargs, self.resize))
-
     def _transform_files(self, files, finish):
         paths = dict(files)
         read_kwargs = {"fps": self.fps, "step": self.step, "max_frames": self.max_frames}
         # Per video being decoded: frames seen, its last frame (the first of the next
         # pair) and its feature chunks.
         state = {}
-        for index, chunk, is_last in self._frame_chunks(files):
+        chunks = frame_chunks(
+            files,
+            chunk_size=self.batch_size,
+            read_kwargs=read_kwargs,
+            resize=self.resize,
+            n_workers=self.n_workers,
+        )
+        for index, chunk, is_last in chunks:
             name = f"X[{index}] ({paths[index]!r})"
             if isinstance(chunk, BaseException):
                 if isinstance(chunk, ValueError) and not isinstance(chunk, VideoReadError):
