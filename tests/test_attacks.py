@@ -24,13 +24,7 @@ from skdsp.adversarial.attacks import (
 from skdsp.adversarial.classifier import FrameMLP
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: thread start-up costs more than it saves on a shared machine.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _linear(d, k, seed=0):

@@ -31,14 +31,7 @@ from skdsp.video.preprocess import (  # noqa: E402
 HAS_TORCHVISION = importlib.util.find_spec("torchvision") is not None
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Many small forward passes: one thread avoids OpenMP oversubscription when the
-    # tests share the machine with other jobs, which can slow them tenfold.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

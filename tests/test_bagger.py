@@ -20,13 +20,7 @@ from skdsp.adversarial.classifier import make_frame_classifier
 from skdsp.utils.estimator_checks import make_videos, parametrize_with_sequence_checks
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: thread start-up costs more than it saves on a shared machine.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FAST = {"classifier__max_epochs": 4, "device": "cpu", "random_state": 0}

@@ -21,13 +21,7 @@ from skdsp.utils.estimator_checks import make_videos, parametrize_with_sequence_
 FAST = {"max_iter": 8, "device": "cpu", "random_state": 0}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny batched problems run fastest, and steadiest on a busy machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @parametrize_with_sequence_checks(

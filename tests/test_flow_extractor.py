@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from torch import nn
@@ -26,12 +25,7 @@ from skdsp.video.io import iter_video_frames  # noqa: E402
 from skdsp.video.flow_histograms import motion_histograms  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

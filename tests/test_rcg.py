@@ -17,12 +17,7 @@ from skdsp.pooling.objective import make_batch
 from skdsp.pooling.solve import _initial_subspaces, _normalise_frames
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_batch_and_start(representation, d=20, lengths=(9, 14, 6), seed=0):

@@ -12,13 +12,7 @@ from skdsp.pooling import DSPResult, dsp_objective, solve_dsp
 from skdsp.pooling.objective import make_batch
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny batched problems run fastest, and steadiest on a busy machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_problems(n_videos=4, d=24, lengths=(10, 14, 7, 12), seed=0):

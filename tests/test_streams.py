@@ -4,7 +4,6 @@ import pickle
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.model_selection import (
     GridSearchCV,
@@ -31,12 +30,7 @@ from skdsp.kernels import kernel_target_alignment
 from skdsp.presets import two_stream_pipeline
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
@@ -27,12 +26,7 @@ from skdsp.datasets import make_camera_motion_videos  # noqa: E402
 from skdsp.video import FlowFeatureExtractor  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def dsp():

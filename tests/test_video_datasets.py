@@ -4,19 +4,12 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 from skdsp.datasets import load_video_folder, make_camera_motion_videos
 from skdsp.datasets.camera_motion import CAMERA_MOTION_CLASSES, PHOTOGRAPHS
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # One thread avoids OpenMP oversubscription when the tests share the machine.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- load_video_folder -----------------------------------------------------------
