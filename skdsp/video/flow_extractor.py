@@ -95,9 +95,9 @@ class FlowFeatureExtractor(TransformerMixin, BaseEstimator):
         and takes of the order of a second per 320 x 240 pair on a CPU.
     preset : {"ultrafast", "fast", "medium"}, default="ultrafast"
         Preset of DIS (ignored by the other methods). ``"ultrafast"`` computes well
-        over a thousand 320 x 240 pairs per second on one CPU core and gave the
-        best two-stream accuracy on the camera-motion videos; ``"medium"`` follows
-        finer motion at about a tenth of the speed.
+        over a thousand 320 x 240 pairs per second on one CPU core and came within
+        two points of ``"medium"``'s two-stream accuracy on the camera-motion videos;
+        ``"medium"`` follows finer motion at about a tenth of the speed.
     resize : int, default=None
         Scale frames so that their shorter side has this many pixels before the flow
         is computed (files while they are decoded, as
