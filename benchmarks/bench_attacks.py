@@ -44,7 +44,7 @@ def deepfool_one_frame(model, x, *, overshoot=0.02, max_iter=10):
         grads = [
             torch.autograd.grad(out[k], z, retain_graph=True)[0] for k in range(out.shape[0])
         ]
-        _best, best_ratio, best_w, best_f = None, float("inf"), None, None
+        best_ratio, best_w, best_f = float("inf"), None, None
         for k in range(out.shape[0]):
             if k == orig:
                 continue
@@ -52,7 +52,7 @@ def deepfool_one_frame(model, x, *, overshoot=0.02, max_iter=10):
             f = float((out[k] - out[orig]).abs().detach())
             ratio = f / (float(w.norm()) + 1e-12)
             if ratio < best_ratio:
-                _best, best_ratio, best_w, best_f = k, ratio, w, f
+                best_ratio, best_w, best_f = ratio, w, f
         r_tot = r_tot + (best_f + 1e-4) / float(best_w.norm()) ** 2 * best_w
     return (1 + overshoot) * r_tot
 

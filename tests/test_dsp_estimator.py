@@ -56,6 +56,19 @@ def test_transform_layout():
     assert names[4] == "discriminativesubspacepooling_forward_f0_c0"
 
 
+def test_both_directions_solved_together_give_each_direction_solved_alone():
+    # A video's two directions share its data, Gram matrix and starting points in one
+    # solve; each must still be exactly what solve_dsp gives that direction.
+    videos, _ = make_videos(n_videos=4, n_features=12)
+    rng = np.random.default_rng(1)
+    negatives = [v + rng.normal(scale=0.3, size=v.shape) for v in videos]
+    est = DiscriminativeSubspacePooling(2, include_mean=False, **FAST)
+    desc = unpack_descriptors(est.fit_transform(Bags(videos, negatives)))
+    for direction, reverse in enumerate((False, True)):
+        alone = solve_dsp(videos, negatives, n_components=2, max_iter=8, reverse=reverse)
+        np.testing.assert_array_equal(desc.subspaces[:, direction], alone.subspaces)
+
+
 def test_include_mean_is_mean_of_normalised_frames():
     videos, _ = make_videos(n_videos=3, n_features=4)
     est = DiscriminativeSubspacePooling(2, include_mean=True, bidirectional=False, **FAST)

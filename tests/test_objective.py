@@ -209,3 +209,36 @@ def test_take_keeps_layout_and_gram():
     sub = batch.take(index)
     torch.testing.assert_close(sub._cache["gram"], sub.S @ sub.S.transpose(-1, -2))
     torch.testing.assert_close(sub.cost(sub.project(UT[index])), batch.cost(batch.project(UT))[index])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("d", [6, 40])  # more rows than features, and fewer (the Gram path)
+def test_repeat_shares_the_data_and_computes_what_copies_compute(dtype, d):
+    rng = np.random.default_rng(12)
+    problems = [random_problem(rng, n=n, m=m, d=d) for n, m in [(3, 2), (9, 4), (5, 5)]]
+    batch = make_batch([X for _, X, _ in problems], [Z for _, _, Z in problems], dtype=dtype)
+    copies = 4
+    signs = torch.tensor([1.0, -1.0], dtype=dtype).repeat(3 * copies // 2)
+    shared = batch.repeat(copies, signs)
+    assert shared.S is batch.S and shared.n_videos == 3 * copies
+    copied = batch.take(torch.arange(3).repeat_interleave(copies))
+    copied.order_sign = signs
+    copied.__post_init__()
+    UT = torch.as_tensor(rng.normal(size=(3 * copies, 2, d)), dtype=dtype)
+    GT = torch.as_tensor(rng.normal(size=(3 * copies, 2, batch.S.shape[1])), dtype=dtype)
+    # Each problem's products have the shapes, and so the rounding, of its own batch.
+    assert torch.equal(shared.project(UT), copied.project(UT))
+    assert torch.equal(shared.backproject(GT), copied.backproject(GT))
+    ET = copied.backproject(GT)
+    assert torch.equal(shared.project_egrad(GT, ET), copied.project_egrad(GT, ET))
+    assert torch.equal(shared.cost(shared.project(UT)), copied.cost(copied.project(UT)))
+    # The directions are the problems' own: the reversed ones cost differently.
+    reversed_too = batch.repeat(copies, torch.ones_like(signs))
+    assert not torch.equal(reversed_too.cost(reversed_too.project(UT)), shared.cost(shared.project(UT)))
+    # A sub-batch of a shared one holds the data of its own problems.
+    index = torch.tensor([5, 0, 11])
+    sub = shared.take(index)
+    assert sub.copies == 1 and torch.equal(sub.S, batch.S[index // copies])
+    assert torch.equal(sub.cost(sub.project(UT[index])), shared.cost(shared.project(UT))[index])
+    with pytest.raises(ValueError, match="repeats"):
+        shared.repeat(2, torch.ones(2 * len(signs), dtype=dtype))

@@ -89,7 +89,9 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
     dtype : {"float32", "float64"}, default="float32"
         Precision of the solver.
     batch_size : int, default=1024
-        Videos solved together; bounds memory.
+        Problems (a video in one direction from one of its starts) solved together,
+        so ``batch_size // (2 n_init)`` videos at a time when bidirectional; bounds
+        memory. A video's directions and starts share its data.
     n_jobs : int, default=None
         Parallel joblib jobs over chunks of videos on the CPU (each with one torch
         thread); ``None`` means one unless a :func:`joblib.parallel_config` context says
@@ -269,10 +271,8 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
         else:
             check_negative_range(positive, negative, resolve_dtype(self.dtype), "X.negative")
         n_dir = 2 if self.bidirectional else 1
-        videos = positive * n_dir
-        negatives = negative * n_dir
-        seeds = np.tile(init_seeds, n_dir)
-        reverse = np.repeat(np.arange(n_dir) == 1, n_videos)
+        # Both directions of a video are solved together, sharing its data.
+        reverse = np.tile(np.arange(n_dir) == 1, (n_videos, 1))
         device = torch.device(self.device_)
         settings = {
             "n_components": self.n_components,
@@ -289,19 +289,18 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
             "batch_size": self.batch_size,
         }
         n_jobs = 1 if device.type == "cuda" else effective_n_jobs(self.n_jobs)
-        total = len(videos)
-        if n_jobs == 1 or total == 1:
+        if n_jobs == 1 or n_videos == 1:
             result, deficient = solve_validated(
-                videos, negatives, seeds=seeds, reverse=reverse, verbose=self.verbose,
-                **settings,
+                positive, negative, seeds=init_seeds, reverse=reverse,
+                verbose=self.verbose, **settings,
             )
             subspaces = result.subspaces
         else:
-            n_chunks = min(total, max(n_jobs, -(-total // self.batch_size)))
-            bounds = np.linspace(0, total, n_chunks + 1).astype(int)
+            n_chunks = min(n_videos, max(n_jobs, -(-n_videos // self.batch_size)))
+            bounds = np.linspace(0, n_videos, n_chunks + 1).astype(int)
             parts = Parallel(n_jobs=self.n_jobs, return_as="generator")(
                 delayed(_solve_chunk)(
-                    videos[a:b], negatives[a:b], seeds[a:b], reverse[a:b], settings
+                    positive[a:b], negative[a:b], init_seeds[a:b], reverse[a:b], settings
                 )
                 for a, b in itertools.pairwise(bounds)
             )
@@ -313,10 +312,8 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
             subspaces = np.concatenate([r.subspaces for r, _ in parts])
             deficient = np.concatenate([dfc for _, dfc in parts])
         if deficient.any():
-            warn_deficient(np.unique(np.flatnonzero(deficient) % n_videos), self.n_components)
-        d, p = self.n_features_in_, self.n_components
-        out = subspaces.reshape(n_dir, n_videos, d, p).transpose(1, 0, 2, 3)
-        finite = np.isfinite(out).all(axis=(2, 3))
+            warn_deficient(np.flatnonzero(deficient), self.n_components)
+        finite = np.isfinite(subspaces).all(axis=(2, 3))  # (n_videos, n_dir)
         if not finite.all():
             # Never hand on a silent NaN: on valid input this is a solver failure.
             video, direction = np.argwhere(~finite)[0]
@@ -326,7 +323,7 @@ class DiscriminativeSubspacePooling(TransformerMixin, BaseEstimator):
                 f"{positive[video].shape[0]} frame(s)); this is a bug in skdsp, please "
                 "report it with the video."
             )
-        return np.ascontiguousarray(out, dtype=np.float64)
+        return np.ascontiguousarray(subspaces, dtype=np.float64)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns.

@@ -34,24 +34,31 @@ class DSPBatch:
     Rows ``0 .. n_max - 1`` of ``S`` hold the frames in temporal order (zero-padded at
     the end), rows ``n_max ..`` the negatives (zero-padded). Padded rows have label 0.
 
+    Several problems may share a video's data (its directions, its starting points):
+    with ``copies > 1``, problem ``i`` reads row ``i // copies`` of ``S`` (and of the
+    Gram matrix), and the products with the data run one copy at a time, so that each
+    problem's arithmetic is that of a batch of its own (see :meth:`repeat`).
+
     Attributes
     ----------
-    S : Tensor of shape (n_videos, n_max + m_max, n_features)
+    S : Tensor of shape (n_problems // copies, n_max + m_max, n_features)
         Frames, then negatives.
-    labels : Tensor of shape (n_videos, n_max + m_max)
+    labels : Tensor of shape (n_problems, n_max + m_max)
         +1 for a real frame, -1 for a real negative, 0 for padding.
-    n_frames : Tensor of shape (n_videos,), int64
+    n_frames : Tensor of shape (n_problems,), int64
         Frames per video.
     n_max : int
         Padded number of frames.
-    order_sign : Tensor of shape (n_videos,)
+    order_sign : Tensor of shape (n_problems,)
         +1 for the forward temporal order, -1 for the time-reversed one.
-    bag_weight, order_weight : Tensor of shape (n_videos,)
+    bag_weight, order_weight : Tensor of shape (n_problems,)
         Weights of the bag term and of the temporal term (``reduction`` folded in).
     eta, margin : float
     representation : {"auto", "features", "span"}, default="auto"
         How the solver holds its vectors (see :meth:`initial_state`); "auto" takes
         "span" when ``p + n_rows < n_features``.
+    copies : int, default=1
+        Consecutive problems that share each row of ``S``.
     """
 
     S: torch.Tensor
@@ -64,6 +71,7 @@ class DSPBatch:
     eta: float
     margin: float
     representation: str = "auto"
+    copies: int = 1
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -87,16 +95,19 @@ class DSPBatch:
 
     @property
     def n_videos(self):
-        return self.S.shape[0]
+        """Problems in the batch (videos, each in one direction from one start)."""
+        return self.labels.shape[0]
 
     def take(self, index):
-        """The sub-batch of the videos at ``index`` (a 1-D index tensor).
+        """The sub-batch of the problems at ``index`` (a 1-D index tensor).
 
         Rows keep their layout (the solver carries projections of every row across the
-        call), so a sub-batch is padded like the batch it came from.
+        call), so a sub-batch is padded like the batch it came from. It holds its own
+        copy of the data it needs (``copies=1``).
         """
+        rows = index // self.copies
         sub = DSPBatch(
-            S=self.S[index],
+            S=self.S[rows],
             labels=self.labels[index],
             n_frames=self.n_frames[index],
             n_max=self.n_max,
@@ -108,13 +119,60 @@ class DSPBatch:
             representation=self.representation,
         )
         # Derived data and the solver's representation follow the videos.
-        for name in ("gram", "basis", "metric"):
+        if "gram" in self._cache:
+            sub._cache["gram"] = self._cache["gram"][rows]
+        for name in ("basis", "metric"):
             if name in self._cache:
                 sub._cache[name] = self._cache[name][index]
         for name in ("span", "width"):
             if name in self._cache:
                 sub._cache[name] = self._cache[name]
         return sub
+
+    def repeat(self, copies, order_sign):
+        """Each problem ``copies`` times over, sharing its data (no copy of ``S``).
+
+        Parameters
+        ----------
+        copies : int
+        order_sign : Tensor of shape (n_problems * copies,)
+            The direction of every new problem.
+
+        Returns
+        -------
+        batch : DSPBatch
+            Problem ``i`` of this batch becomes problems ``i * copies`` to
+            ``(i + 1) * copies - 1``.
+        """
+        if self.copies != 1 or "span" in self._cache:
+            raise ValueError("only a batch of one problem per video, before solving, repeats.")
+        sub = DSPBatch(
+            S=self.S,
+            labels=self.labels.repeat_interleave(copies, dim=0),
+            n_frames=self.n_frames.repeat_interleave(copies, dim=0),
+            n_max=self.n_max,
+            order_sign=order_sign,
+            bag_weight=self.bag_weight.repeat_interleave(copies, dim=0),
+            order_weight=self.order_weight.repeat_interleave(copies, dim=0),
+            eta=self.eta,
+            margin=self.margin,
+            representation=self.representation,
+            copies=copies,
+        )
+        if self.S.shape[1] < self.S.shape[2]:  # the solver will need the Gram matrix
+            sub._cache["gram"] = self._gram()  # once per video, kept for later repeats
+        return sub
+
+    def _times_data(self, A, M):
+        """``A[i] @ M[i // copies]`` for every problem ``i``.
+
+        One product per copy, each over all videos: every problem's product then has
+        the shapes it has in a batch without copies, and so its rounding.
+        """
+        if self.copies == 1:
+            return A @ M
+        parts = A.unflatten(0, (M.shape[0], self.copies))
+        return torch.stack([parts[:, j] @ M for j in range(self.copies)], dim=1).flatten(0, 1)
 
     # -- passes over the features -------------------------------------------------
     def project(self, VT):
@@ -129,7 +187,7 @@ class DSPBatch:
         -------
         PT : Tensor of shape (n_videos, p, n_rows)
         """
-        return VT @ self.S.transpose(-1, -2)
+        return self._times_data(VT, self.S.transpose(-1, -2))
 
     def backproject(self, GT):
         """``G^T S``: the transposed Euclidean gradient from one on the projections.
@@ -142,7 +200,7 @@ class DSPBatch:
         -------
         egrad_T : Tensor of shape (n_videos, p, n_features)
         """
-        return GT @ self.S
+        return self._times_data(GT, self.S)
 
     def project_egrad(self, GT, ET):
         """Projections ``E S^T`` of the Euclidean gradient ``E^T = G^T S``.
@@ -164,7 +222,7 @@ class DSPBatch:
         n_rows, d = self.S.shape[1], self.S.shape[2]
         if n_rows >= d:
             return self.project(ET)
-        return GT @ self._gram()
+        return self._times_data(GT, self._gram())
 
     # -- the solver's representation of its vectors ---------------------------------
     # The batched conjugate gradient keeps every vector X on the d side (point,
@@ -202,7 +260,8 @@ class DSPBatch:
             self._cache.update(span=False, width=d)
             return torch.cat([WT, P0], dim=-1)
         top = torch.cat([WT @ WT.transpose(-1, -2), P0], dim=-1)
-        bottom = torch.cat([P0.transpose(-1, -2), self._gram()], dim=-1)
+        gram = self._gram().repeat_interleave(self.copies, dim=0)
+        bottom = torch.cat([P0.transpose(-1, -2), gram], dim=-1)
         metric = torch.cat([top, bottom], dim=-2)  # (n_videos, m, m)
         m = p + n_rows
         self._cache.update(span=True, width=m, basis=WT, metric=metric)
@@ -245,7 +304,7 @@ class DSPBatch:
         if not self._cache["span"]:
             return X
         p = X.shape[1]
-        return X[..., :p] @ self._cache["basis"] + X[..., p:] @ self.S
+        return X[..., :p] @ self._cache["basis"] + self._times_data(X[..., p:], self.S)
 
     def _gram(self):
         gram = self._cache.get("gram")

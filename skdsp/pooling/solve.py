@@ -326,11 +326,12 @@ def solve_dsp(
     dtype : {"float32", "float64"} or torch.dtype, default="float32"
     batch_size : int, default=1024
         Problems (a video from one of its starts) solved together, so
-        ``batch_size // n_init`` videos at a time. A batch holds about ``batch_size * N
-        * (n_features + 2 min(N, n_features))`` numbers, with ``N`` the padded
-        ``n_frames + n_negatives`` of its videos (the data and, when ``N <
-        n_features``, their Gram matrix and the solver's metric), and fewer videos are
-        solved together where that would pass ``2**27`` numbers (512 MB in float32). No step holds a
+        ``batch_size // n_init`` videos at a time. The starts of a video share its
+        data. A batch of ``v`` videos holds about ``v * N * (n_features + (1 + n_init)
+        min(N, n_features))`` numbers, with ``N`` the padded ``n_frames +
+        n_negatives`` of its videos (the data and, when ``N < n_features``, their Gram
+        matrix and each start's metric), and fewer videos are solved together where
+        that would pass ``2**27`` numbers (512 MB in float32). No step holds a
         matrix of ``n_frames x n_frames`` beyond the smaller of ``n_frames`` and
         ``n_features``, except the temporal term's dense path for videos of at most
         96 frames (see :func:`~skdsp.pooling.order_term`).
@@ -400,7 +401,7 @@ def solve_dsp(
         videos,
         negatives,
         seeds=seeds,
-        reverse=rev,
+        reverse=rev[:, None],
         n_components=p,
         eta=eta,
         order_weight=order_weight,
@@ -417,7 +418,13 @@ def solve_dsp(
     )
     if deficient.any():
         warn_deficient(np.flatnonzero(deficient), p, stacklevel=3)
-    return result
+    return DSPResult(
+        subspaces=result.subspaces[:, 0],
+        objective=result.objective[:, 0],
+        n_iter=result.n_iter[:, 0],
+        stopping_reason=[why[0] for why in result.stopping_reason],
+        grad_norm=result.grad_norm[:, 0],
+    )
 
 
 def warn_deficient(indices, n_components, stacklevel=2):
@@ -457,6 +464,11 @@ def solve_validated(
     The frames must be L2-normalised already (or at least of a magnitude the solver's
     dtype holds), and the negatives checked with :func:`check_negative_range`.
 
+    Each video is solved once per column of ``reverse`` (an ndarray of bool of shape
+    (n_videos, n_directions): forward where False, time-reversed where True). Its
+    directions and starts share the video's data, Gram matrix, starting subspace and
+    sign patterns, which none of them depends on.
+
     Every video's result depends only on its own data, seed and settings, not on the
     other videos in the call: a video is padded to a length that depends on its own
     length alone (:func:`_padded_length`) and solved only with videos padded alike,
@@ -466,30 +478,38 @@ def solve_validated(
     Returns
     -------
     result : DSPResult
+        With a direction axis after the video axis: ``subspaces`` of shape
+        (n_videos, n_directions, n_features, n_components), the other arrays of shape
+        (n_videos, n_directions), ``stopping_reason`` a list of lists.
     deficient : ndarray of shape (n_videos,), bool
         Videos whose starting subspace had to be completed at random.
     """
     n_videos = len(videos)
     d, p = videos[0].shape[1], n_components
+    reverse = np.asarray(reverse, dtype=bool)
+    n_dir = reverse.shape[1]
     # Videos padded to the same lengths share batches.
     shapes = np.array([(_padded_length(len(v)), _padded_length(len(z)))
                        for v, z in zip(videos, negatives)])
-    # Every start of a video is a problem of its own while starts are compared; a
-    # batch holds at most batch_size problems and about MAX_BATCH_VALUES numbers.
-    n_starts = _n_starts(n_init, n_components)
+    # Every direction and start of a video is a problem of its own while starts are
+    # compared; a batch holds at most batch_size problems and about MAX_BATCH_VALUES
+    # numbers.
+    n_problems = _n_starts(n_init, n_components) * n_dir
     chunks = []
     for shape in np.unique(shapes, axis=0)[::-1]:
         members = np.flatnonzero((shapes == shape).all(axis=1))
         rows = int(shape.sum())
-        values = rows * (d + 2 * min(rows, d))
-        per_chunk = max(1, min(batch_size, MAX_BATCH_VALUES // values) // n_starts)
+        # Per video: its data once, its Gram matrix, one metric per problem.
+        values = rows * (d + (1 + n_problems) * min(rows, d))
+        per_chunk = max(1, min(batch_size // n_problems, MAX_BATCH_VALUES // values))
         chunks += [members[i : i + per_chunk] for i in range(0, len(members), per_chunk)]
 
-    subspaces = np.zeros((n_videos, d, p), dtype=torch.empty((), dtype=dtype).numpy().dtype)
-    objective = np.zeros(n_videos)
-    grad_norm = np.zeros(n_videos)
-    n_iter = np.zeros(n_videos, dtype=np.int64)
-    reasons = [""] * n_videos
+    np_dtype = torch.empty((), dtype=dtype).numpy().dtype
+    subspaces = np.zeros((n_videos, n_dir, d, p), dtype=np_dtype)
+    objective = np.zeros((n_videos, n_dir))
+    grad_norm = np.zeros((n_videos, n_dir))
+    n_iter = np.zeros((n_videos, n_dir), dtype=np.int64)
+    reasons = [None] * n_videos
     deficient = np.zeros(n_videos, dtype=bool)
 
     progress = chunks
@@ -502,7 +522,7 @@ def solve_validated(
         batch = make_batch(
             [videos[i] for i in idx],
             [negatives[i] for i in idx],
-            reverse=np.asarray(reverse)[idx],
+            reverse=reverse[idx, 0],
             dtype=dtype,
             device=device,
             n_max=int(shapes[idx[0], 0]),
@@ -512,15 +532,15 @@ def solve_validated(
         _normalise_frames(batch)
         U, f, gn, it, why, defic = _solve_batch(
             batch, np.asarray(seeds)[idx], n_components=p, n_init=n_init,
-            max_iter=max_iter, tol=tol, solver=solver,
+            max_iter=max_iter, tol=tol, solver=solver, reverse=reverse[idx],
         )
         deficient[idx] = defic
-        subspaces[idx] = to_numpy(U)
-        objective[idx] = to_numpy(f)
-        grad_norm[idx] = gn
-        n_iter[idx] = it
+        subspaces[idx] = to_numpy(U).reshape(len(idx), n_dir, d, p)
+        objective[idx] = to_numpy(f).reshape(len(idx), n_dir)
+        grad_norm[idx] = np.reshape(gn, (len(idx), n_dir))
+        n_iter[idx] = np.reshape(it, (len(idx), n_dir))
         for j, i in enumerate(idx):
-            reasons[i] = why[j]
+            reasons[i] = list(why[j * n_dir : (j + 1) * n_dir])
     result = DSPResult(
         subspaces=subspaces,
         objective=objective,
@@ -531,14 +551,22 @@ def solve_validated(
     return result, deficient
 
 
-def _solve_batch(batch, seeds, *, n_components, n_init, max_iter, tol, solver):
-    """Solve one batch from ``n_init`` starts per video; keep each video's best.
+def _solve_batch(batch, seeds, *, n_components, n_init, max_iter, tol, solver,
+                 reverse=None):
+    """Solve one batch from ``n_init`` starts per video and direction; keep the best.
+
+    Parameters
+    ----------
+    reverse : ndarray of bool of shape (n_videos, n_directions), default=None
+        The directions to solve each video in (time-reversed where True); None: once,
+        in the batch's own direction. The first column must be the batch's own.
 
     Returns
     -------
-    U : Tensor of shape (n_videos, d, p)
-    objective : Tensor of shape (n_videos,)
-    grad_norm, n_iter : ndarray of shape (n_videos,)
+    U : Tensor of shape (n_videos * n_directions, d, p)
+        Video-major: the directions of video 0, then those of video 1, ...
+    objective : Tensor of shape (n_videos * n_directions,)
+    grad_norm, n_iter : ndarray of shape (n_videos * n_directions,)
     stopping_reason : list of str
     deficient : ndarray of shape (n_videos,), bool
     """
@@ -546,23 +574,36 @@ def _solve_batch(batch, seeds, *, n_components, n_init, max_iter, tol, solver):
     B, d, p = U0.shape
     starts = _starting_points(batch, U0, n_init)
     n_init = starts.shape[1]
-    starts = starts.reshape(B * n_init, d, p)
-    work = batch
-    if n_init > 1:  # all starts of all videos in one batch: the videos' rows repeat
-        work = batch.take(torch.arange(B, device=U0.device).repeat_interleave(n_init))
+    if reverse is None:
+        signs = batch.order_sign[:, None]
+    else:
+        signs = torch.where(torch.as_tensor(reverse, device=U0.device), -1.0, 1.0)
+        signs = signs.to(batch.order_sign.dtype)
+    n_dir = signs.shape[1]
+
+    def problems(copies):
+        """Each video once per direction, ``copies`` times over, video-major; all
+        share the video's data and Gram matrix."""
+        if n_dir * copies == 1:
+            return batch
+        return batch.repeat(n_dir * copies, signs.reshape(-1).repeat_interleave(copies))
+
+    work = problems(n_init)
+    starts = starts[:, None].expand(B, n_dir, n_init, d, p).reshape(-1, d, p)
     screen = max_iter if n_init == 1 else min(SCREEN_ITER, max_iter)
     U, gn, it, why = _run_solver(work, starts, solver=solver, max_iter=screen, tol=tol)
     f = work.cost(work.project(U.transpose(-1, -2)))
     if n_init > 1:
-        best = f.reshape(B, n_init).argmin(dim=-1)
-        pick = torch.arange(B, device=f.device) * n_init + best
+        best = f.reshape(B * n_dir, n_init).argmin(dim=-1)
+        pick = torch.arange(B * n_dir, device=f.device) * n_init + best
         U, f = U[pick], f[pick]
         pick = to_numpy(pick)
         gn, it, why = gn[pick], it[pick], [why[i] for i in pick]
         if max_iter > screen:
-            U, gn, it2, why = _run_solver(batch, U, solver=solver, max_iter=max_iter - screen, tol=tol)
+            work = problems(1)
+            U, gn, it2, why = _run_solver(work, U, solver=solver, max_iter=max_iter - screen, tol=tol)
             it = it + it2
-            f = batch.cost(batch.project(U.transpose(-1, -2)))
+            f = work.cost(work.project(U.transpose(-1, -2)))
     return U, f, gn, it, why, deficient
 
 
