@@ -186,8 +186,8 @@ def variants_rst(rows, seeds, seconds):
         "",
         f"Test accuracy on the official splits, mean ± standard deviation over seeds "
         f"{', '.join(map(str, seeds))}, and the median time of fit + predict; measured "
-        f"{when} on a {os.cpu_count()}-core {platform.machine()} CPU shared with other "
-        f"jobs, one torch thread, {seconds / 60:.0f} minutes in all.",
+        f"{when} on a {os.cpu_count()}-core {platform.machine()} CPU, one torch thread, "
+        f"{elapsed(seconds)} in all.",
         "",
     ]
     return "\n".join(out)
@@ -270,8 +270,8 @@ def to_rst(rows, datasets, seeds, settings, seconds):
         "",
         f"Test accuracy on the official splits, mean ± standard deviation over seeds "
         f"{', '.join(map(str, seeds))}, and in brackets the median time of fit + predict; "
-        f"measured {when} on a {os.cpu_count()}-core {platform.machine()} CPU shared with "
-        f"other jobs, one torch thread, {seconds / 60:.0f} minutes in all, with "
+        f"measured {when} on a {os.cpu_count()}-core {platform.machine()} CPU, one torch "
+        f"thread, {elapsed(seconds)} in all, with "
         "``python benchmarks/bench_sequences.py``"
         + (f" (settings {changed})" if changed else "")
         + ".",
@@ -408,6 +408,11 @@ def run_solver(echo, n_videos=8, n_frames=300):
                 "above the bags"
             )
         del bags, positive
+
+
+def elapsed(seconds):
+    """``"40 s"`` under two minutes, else ``"8 minutes"``."""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} minutes"
 
 
 def parse_settings(pairs):
