@@ -159,9 +159,13 @@ class DSPBatch:
             representation=self.representation,
             copies=copies,
         )
-        if self.S.shape[1] < self.S.shape[2]:  # the solver will need the Gram matrix
+        if self._gram_path():
             sub._cache["gram"] = self._gram()  # once per video, kept for later repeats
         return sub
+
+    def _gram_path(self):
+        """Whether the solver works from the Gram matrix (fewer rows than features)."""
+        return self.S.shape[1] < self.S.shape[2]
 
     def _times_data(self, A, M):
         """``A[i] @ M[i // copies]`` for every problem ``i``.
@@ -219,8 +223,7 @@ class DSPBatch:
         -------
         PE : Tensor of shape (n_videos, p, n_rows)
         """
-        n_rows, d = self.S.shape[1], self.S.shape[2]
-        if n_rows >= d:
+        if not self._gram_path():
             return self.project(ET)
         return self._times_data(GT, self._gram())
 
