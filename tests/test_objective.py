@@ -221,9 +221,11 @@ def test_repeat_shares_the_data_and_computes_what_copies_compute(dtype, d):
     signs = torch.tensor([1.0, -1.0], dtype=dtype).repeat(3 * copies // 2)
     shared = batch.repeat(copies, signs)
     assert shared.S is batch.S and shared.n_videos == 3 * copies
-    copied = batch.take(torch.arange(3).repeat_interleave(copies))
-    copied.order_sign = signs
-    copied.__post_init__()
+    copied = make_batch(
+        [X for _, X, _ in problems for _ in range(copies)],
+        [Z for _, _, Z in problems for _ in range(copies)],
+        reverse=(signs < 0).numpy(), dtype=dtype,
+    )
     UT = torch.as_tensor(rng.normal(size=(3 * copies, 2, d)), dtype=dtype)
     GT = torch.as_tensor(rng.normal(size=(3 * copies, 2, batch.S.shape[1])), dtype=dtype)
     # Each problem's products have the shapes, and so the rounding, of its own batch.

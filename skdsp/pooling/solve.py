@@ -522,7 +522,6 @@ def solve_validated(
         batch = make_batch(
             [videos[i] for i in idx],
             [negatives[i] for i in idx],
-            reverse=reverse[idx, 0],
             dtype=dtype,
             device=device,
             n_max=int(shapes[idx[0], 0]),
@@ -559,7 +558,7 @@ def _solve_batch(batch, seeds, *, n_components, n_init, max_iter, tol, solver,
     ----------
     reverse : ndarray of bool of shape (n_videos, n_directions), default=None
         The directions to solve each video in (time-reversed where True); None: once,
-        in the batch's own direction. The first column must be the batch's own.
+        in the batch's own direction.
 
     Returns
     -------
@@ -584,7 +583,7 @@ def _solve_batch(batch, seeds, *, n_components, n_init, max_iter, tol, solver,
     def problems(copies):
         """Each video once per direction, ``copies`` times over, video-major; all
         share the video's data and Gram matrix."""
-        if n_dir * copies == 1:
+        if reverse is None and copies == 1:
             return batch
         return batch.repeat(n_dir * copies, signs.reshape(-1).repeat_interleave(copies))
 
