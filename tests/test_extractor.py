@@ -178,15 +178,7 @@ def test_sklearn_citizenship():
     est = FrameFeatureExtractor(
         device="cpu", batch_size=2, preprocessing={"resize": 64, "crop": 64}
     )
-    for check in (
-        checks.check_init_stores_params,
-        checks.check_clone,
-        checks.check_fit_returns_self,
-        checks.check_not_fitted,
-        checks.check_deterministic,
-        checks.check_pickle_roundtrip,
-        checks.check_transform_keeps_state,
-    ):
+    for check in checks.citizenship_checks():
         check(est, X, None)
 
 

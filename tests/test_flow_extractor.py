@@ -209,15 +209,7 @@ def test_input_errors(videos, tmp_path):
 
 def test_sklearn_citizenship(videos):
     est = FlowFeatureExtractor(batch_size=4)
-    for check in (
-        checks.check_init_stores_params,
-        checks.check_clone,
-        checks.check_fit_returns_self,
-        checks.check_not_fitted,
-        checks.check_deterministic,
-        checks.check_pickle_roundtrip,
-        checks.check_transform_keeps_state,
-    ):
+    for check in checks.citizenship_checks():
         check(est, videos[:2], None)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "check_feature_size_mismatch",
     "check_bad_videos",
     "check_feature_names_out",
+    "citizenship_checks",
     "sequence_checks",
     "check_sequence_estimator",
     "parametrize_with_sequence_checks",
@@ -232,8 +233,9 @@ def check_feature_names_out(estimator, X, y):
     assert len(set(names)) == len(names), "feature names are not unique"
 
 
-def sequence_checks():
-    """The checks, in the order they run."""
+def citizenship_checks():
+    """The checks that hold for any input, whatever a video is (frame features, image
+    frames, file paths), in the order they run."""
     return [
         check_init_stores_params,
         check_clone,
@@ -242,6 +244,13 @@ def sequence_checks():
         check_deterministic,
         check_pickle_roundtrip,
         check_transform_keeps_state,
+    ]
+
+
+def sequence_checks():
+    """The checks, in the order they run: :func:`citizenship_checks`, then those for
+    videos of frame features."""
+    return citizenship_checks() + [
         check_array_and_list_agree,
         check_feature_size_mismatch,
         check_bad_videos,
